@@ -11,7 +11,7 @@ from .. import __version__
 from ..errors import ImgtoolsError
 
 #: The explicit list of subcommands: module names under imgtools.cli, in help order.
-COMMANDS = ["probe", "convert"]
+COMMANDS = ["probe", "inspect", "check", "explain", "profiles", "convert", "prepare", "batch"]
 
 EXIT_CODES = """exit codes:
   0  success: the image is safe, the checks passed, the output was written
