@@ -35,6 +35,11 @@ class ImageFormat:
     #: The guest-visible size may be stored rounded (vpc geometry), so compare
     #: must tolerate a longer target whose tail reads as zeroes.
     rounds_virtual_size: ClassVar[bool] = False
+    #: ``qemu-img measure`` supports this output format; for the others the
+    #: space needed is estimated from a qcow2 measurement.
+    measurable: ClassVar[bool] = False
+    #: Subformats that allocate the whole virtual size when created.
+    preallocated_subformats: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def create_options(cls, subformat: str | None = None, **extra: str) -> dict[str, str]:
@@ -59,6 +64,7 @@ class Raw(ImageFormat):
     inspector_name = "raw"
     extension = "raw"
     writable = True
+    measurable = True
 
 
 class Qcow2(ImageFormat):
@@ -68,6 +74,7 @@ class Qcow2(ImageFormat):
     extension = "qcow2"
     writable = True
     compressible = True
+    measurable = True
 
     @classmethod
     def create_options(cls, subformat: str | None = None, **extra: str) -> dict[str, str]:
@@ -98,6 +105,7 @@ class Vpc(ImageFormat):
     extension = "vhd"
     writable = True
     subformats = ("dynamic", "fixed")
+    preallocated_subformats = ("fixed",)
     rounds_virtual_size = True
 
     @classmethod
@@ -114,6 +122,7 @@ class Vhdx(ImageFormat):
     extension = "vhdx"
     writable = True
     subformats = ("dynamic", "fixed")
+    preallocated_subformats = ("fixed",)
 
 
 class Vdi(ImageFormat):
@@ -123,6 +132,15 @@ class Vdi(ImageFormat):
     extension = "vdi"
     writable = True
     subformats = ("dynamic", "static")
+    preallocated_subformats = ("static",)
+
+    @classmethod
+    def create_options(cls, subformat: str | None = None, **extra: str) -> dict[str, str]:
+        # qemu's vdi driver has no subformat option: a static image is static=on.
+        options = super().create_options(subformat, **extra)
+        if options.pop("subformat") == "static":
+            options["static"] = "on"
+        return options
 
 
 class Qed(ImageFormat):
