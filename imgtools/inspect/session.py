@@ -1,0 +1,212 @@
+"""One libguestfs appliance per image, read-only, with a remembered KVM/TCG verdict.
+
+Where ``/dev/kvm`` exists but KVM is broken (nested virtualisation: qemu aborts
+with "failed to set MSR"), the first launch fails after a few seconds.  We then
+relaunch with TCG and write the verdict to ``cache_dir()/backend.json``, keyed
+by the host kernel and the hypervisor binary's version, so later launches go
+straight to TCG.  A user's own ``LIBGUESTFS_BACKEND_SETTINGS`` always wins.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable, Iterator, Literal, Sequence
+
+from ..cache import cache_dir
+from ..errors import InspectionError, ToolMissingError
+
+Backend = Literal["kvm", "tcg"]
+SETTINGS_ENV = "LIBGUESTFS_BACKEND_SETTINGS"
+KVM_DEVICE = "/dev/kvm"
+VERDICT_FILE = "backend.json"
+
+
+@dataclass(frozen=True)
+class Drive:
+    """A disk image for the appliance, always with the format the probe found."""
+
+    path: str
+    format: str
+    readonly: bool = True
+
+
+def _guestfs():
+    try:
+        import guestfs
+    except ImportError:
+        raise ToolMissingError(
+            "the python guestfs binding is missing: apt-get install python3-guestfs libguestfs-tools "
+            "(and create the venv with --system-site-packages)"
+        ) from None
+    return guestfs
+
+
+@lru_cache(maxsize=None)
+def _hv_version(hv: str) -> str:
+    """The hypervisor's version line: a new qemu may have fixed (or broken) KVM."""
+    try:
+        out = subprocess.run([hv, "--version"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return out.splitlines()[0].strip() if out else "unknown"
+
+
+def verdict_key(hv: str) -> str:
+    return f"{platform.release()}|{_hv_version(hv)}"
+
+
+def _verdict_path() -> Path:
+    return cache_dir() / VERDICT_FILE
+
+
+def remembered_backend(hv: str) -> Backend | None:
+    """The backend that worked last time on this kernel + hypervisor, if known."""
+    try:
+        data = json.loads(_verdict_path().read_text())
+        value = data.get(verdict_key(hv))
+    except (OSError, ValueError, AttributeError):
+        return None
+    return value if value in ("kvm", "tcg") else None
+
+
+def remember_backend(hv: str, backend: Backend) -> None:
+    """Record the verdict atomically (other processes may read it concurrently)."""
+    path = _verdict_path()
+    try:
+        data = json.loads(path.read_text())
+        if not isinstance(data, dict):
+            data = {}
+    except (OSError, ValueError):
+        data = {}
+    data[verdict_key(hv)] = backend
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=2))
+    os.replace(tmp, path)
+
+
+def _user_settings() -> list[str] | None:
+    value = os.environ.get(SETTINGS_ENV)
+    return value.split(":") if value else None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+class Appliance:
+    """A launched handle plus how it was launched."""
+
+    def __init__(self, handle, backend: Backend, seconds: float, attempts: list[Backend]):
+        self.g = handle
+        self.backend = backend
+        self.launch_seconds = seconds
+        #: Backends tried, in order: ["kvm", "tcg"] when KVM failed this time.
+        self.attempts = attempts
+
+
+def _new_handle(drives: Sequence[Drive], settings: list[str] | None):
+    guestfs = _guestfs()
+    g = guestfs.GuestFS(python_return_dict=True)
+    if settings is not None:
+        g.set_backend_settings(settings)
+    for drive in drives:
+        g.add_drive_opts(drive.path, readonly=drive.readonly, format=drive.format)
+    return g
+
+
+def _try_launch(drives: Sequence[Drive], settings: list[str] | None):
+    g = _new_handle(drives, settings)
+    try:
+        g.launch()
+    except RuntimeError:
+        g.close()
+        raise
+    return g
+
+
+def launch(drives: Sequence[Drive], *, on_progress: Callable[[str], None] | None = None) -> Appliance:
+    """Launch one appliance with ``drives``; fall back from KVM to TCG and remember it.
+
+    Raises :class:`InspectionError` with a one-line cause when no backend starts.
+    """
+    notify = on_progress or (lambda message: None)
+    user = _user_settings()
+    started = time.monotonic()
+    if user is not None:
+        backend: Backend = "tcg" if "force_tcg" in user else "kvm"
+        notify(f"launching appliance ({backend.upper()}, from {SETTINGS_ENV})")
+        try:
+            g = _try_launch(drives, None)  # the handle reads the variable itself
+        except RuntimeError as exc:
+            raise _launch_error(exc) from None
+        return Appliance(g, backend, time.monotonic() - started, [backend])
+
+    probe_handle = _new_handle([], None)
+    hv = probe_handle.get_hv()
+    probe_handle.close()
+    known = remembered_backend(hv)
+    if known == "tcg" or not os.path.exists(KVM_DEVICE):
+        notify("launching appliance (TCG)…")
+        try:
+            g = _try_launch(drives, ["force_tcg"])
+        except RuntimeError as exc:
+            raise _launch_error(exc) from None
+        return Appliance(g, "tcg", time.monotonic() - started, ["tcg"])
+
+    notify("launching appliance (KVM)…")
+    try:
+        g = _try_launch(drives, [])
+    except RuntimeError as kvm_exc:
+        if known == "kvm":
+            raise _launch_error(kvm_exc) from None
+        notify("KVM failed to start the appliance; relaunching with TCG (remembered for next time)…")
+        try:
+            g = _try_launch(drives, ["force_tcg"])
+        except RuntimeError as exc:
+            raise _launch_error(exc) from None
+        remember_backend(hv, "tcg")
+        return Appliance(g, "tcg", time.monotonic() - started, ["kvm", "tcg"])
+    if known is None:
+        remember_backend(hv, "kvm")
+    return Appliance(g, "kvm", time.monotonic() - started, ["kvm"])
+
+
+def _launch_error(exc: BaseException) -> InspectionError:
+    return InspectionError(
+        f"libguestfs appliance failed to start: {_first_line(exc)}; run libguestfs-test-tool to see why"
+    )
+
+
+@contextmanager
+def open_drives(
+    drives: Sequence[Drive], *, on_progress: Callable[[str], None] | None = None
+) -> Iterator[Appliance]:
+    """Launch, yield, and always shut the appliance down (closing the handle)."""
+    appliance = launch(drives, on_progress=on_progress)
+    try:
+        yield appliance
+    finally:
+        try:
+            appliance.g.shutdown()
+        except RuntimeError:
+            pass
+        appliance.g.close()
+
+
+@contextmanager
+def open_image(image, *, on_progress: Callable[[str], None] | None = None) -> Iterator[Appliance]:
+    """Open a probed image (``facts.ImageFacts``) read-only; an unsafe one never gets here."""
+    from ..probe import require_safe
+
+    require_safe(image)
+    with open_drives([Drive(image.path, image.format)], on_progress=on_progress) as appliance:
+        yield appliance
