@@ -10,7 +10,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 ARCH := $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
 APT_PACKAGES := qemu-utils qemu-system-x86 libguestfs-tools python3-guestfs linux-image-$(ARCH) \
 	debootstrap python3-venv python3-pip cpio zstd lz4 xz-utils \
-	ntfs-3g dosfstools lvm2 cryptsetup genisoimage chromium
+	ntfs-3g dosfstools lvm2 cryptsetup genisoimage chromium libhivex-bin
 DEMO_DIR ?= .cache/demo
 
 .PHONY: setup system-deps demo test test-fast bench clean
