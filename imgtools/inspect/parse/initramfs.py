@@ -1,0 +1,383 @@
+"""List an initramfs the way the kernel unpacks it, without trusting it.
+
+An initramfs is a concatenation of segments: uncompressed cpio archives
+(dracut's early microcode, ``early_cpio``), zero padding, and compressed
+segments (gzip, bzip2, lzma, xz, zstd, lz4 legacy) each holding one or more
+cpio archives.  The rules follow ``init/initramfs.c``: cpio headers start
+4-byte aligned, zeros between archives are skipped, anything else is junk.
+
+The guest is untrusted: decompressed output is bounded by ``max_output``
+and the member count by ``max_members``; a bomb, truncated or corrupt
+data yields ``complete=False`` with whatever was listed before, never an
+exception or unbounded memory.
+"""
+
+from __future__ import annotations
+
+import bz2
+import lzma
+import re
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import BinaryIO, Protocol
+
+import lz4.block
+import zstandard
+from pydantic import Field
+
+from imgtools.facts import Model
+
+_READ = 1 << 16          # bytes read from the stream at a time
+_OUT = 1 << 20           # decompressed bytes produced per step
+_HEADER = 110            # newc/crc header: 6-byte magic + 13 × 8 hex digits
+_PATH_MAX = 4096
+_MAGICS = (b"070701", b"070702")
+_TRAILER = "TRAILER!!!"
+_NONZERO = re.compile(rb"[^\x00]")
+
+
+class InitramfsListing(Model):
+    #: Member paths without a leading ``./`` or ``/``, in archive order.
+    members: list[str] = Field(default_factory=list)
+    #: One word per segment in order: ``none`` (plain cpio), gzip, bzip2, lzma, xz, zstd, lz4.
+    compression: list[str] = Field(default_factory=list)
+    #: Every segment was read to its end and is well-formed.
+    complete: bool = False
+
+
+class _Corrupt(Exception):
+    """The archive breaks a rule the kernel enforces, or exceeds a bound."""
+
+
+# -- input --
+
+class _Input:
+    """The untrusted stream, read in chunks, with push-back for decompressors' unused input."""
+
+    def __init__(self, stream: BinaryIO):
+        self._stream = stream
+        self._pushed = b""
+        self.offset = 0
+
+    def read(self) -> bytes:
+        data, self._pushed = (self._pushed, b"") if self._pushed else (self._stream.read(_READ) or b"", b"")
+        self.offset += len(data)
+        return data
+
+    def unread(self, data: bytes) -> None:
+        self._pushed = data + self._pushed
+        self.offset -= len(data)
+
+    def peek(self, size: int) -> bytes:
+        data = b""
+        while len(data) < size:
+            chunk = self.read()
+            if not chunk:
+                break
+            data += chunk
+        self.unread(data)
+        return data[:size]
+
+
+# -- cpio --
+
+@dataclass
+class _Sink:
+    """What the walk collects: member names, and optionally one member's content."""
+
+    max_members: int
+    want: str | None = None
+    max_size: int = 0
+    captured: bytes | None = None
+
+    def __post_init__(self) -> None:
+        self.members: list[str] = []
+
+    def add(self, name: str) -> None:
+        if len(self.members) >= self.max_members:
+            raise _Corrupt("too many members")
+        self.members.append(name)
+
+
+def _normalise(name: str) -> str:
+    return name.removeprefix("./").lstrip("/")
+
+
+class _Cpio:
+    """Push parser for consecutive newc/crc archives, following the kernel's state machine.
+
+    ``embedded`` parsers read decompressed output, where any byte between
+    archives other than zero padding or an aligned header is junk.  The
+    top-level parser instead stops there and lets the caller look for a
+    compressed segment.
+    """
+
+    def __init__(self, sink: _Sink, *, embedded: bool, offset: int = 0):
+        self.sink = sink
+        self.embedded = embedded
+        self.offset = offset
+        self.state = "reset"
+        self.stopped = False
+        self.started = False        # a header was seen since the last reset of this flag
+        self._pending = bytearray()
+        self._need = 0
+        self._skip = 0
+        self._filesize = 0
+        self._namesize = 0
+        self._capture: bytearray | None = None
+
+    def feed(self, data: bytes) -> int:
+        """Consume ``data``; returns how much was used (less only when a top-level parser stops)."""
+        i, end = 0, len(data)
+        self.stopped = False
+        while i < end:
+            if self.state == "reset":
+                match = _NONZERO.search(data, i)
+                stop = match.start() if match else end
+                self.offset += stop - i
+                i = stop
+                if i == end:
+                    break
+                if data[i] != 0x30 or self.offset & 3:   # '0' starting an aligned header
+                    if self.embedded:
+                        raise _Corrupt("junk within compressed archive")
+                    self.stopped = True
+                    return i
+                self.state, self._need = "header", _HEADER
+                self._pending.clear()
+                self.started = True
+            elif self.state in ("header", "name"):
+                take = min(self._need - len(self._pending), end - i)
+                self._pending += data[i:i + take]
+                i += take
+                self.offset += take
+                if len(self._pending) == self._need:
+                    self._collected()
+            else:  # "data"
+                take = min(self._skip, end - i)
+                if self._capture is not None:
+                    self._capture += data[i:i + min(take, self._filesize - len(self._capture))]
+                i += take
+                self.offset += take
+                self._skip -= take
+                if self._skip == 0:
+                    self._end_member()
+        return i
+
+    def _collected(self) -> None:
+        if self.state == "header":
+            header = bytes(self._pending)
+            if header[:6] not in _MAGICS:
+                raise _Corrupt("no cpio magic")
+            try:
+                fields = [int(header[6 + 8 * k: 14 + 8 * k], 16) for k in range(13)]
+            except ValueError:
+                raise _Corrupt("bad cpio header") from None
+            self._filesize, self._namesize = fields[6], fields[11]
+            if not 0 < self._namesize <= _PATH_MAX:
+                raise _Corrupt("bad cpio name size")
+            self.state, self._need = "name", _align(_HEADER + self._namesize) - _HEADER
+            self._pending.clear()
+            return
+        name = bytes(self._pending[: self._namesize - 1]).decode("utf-8", "surrogateescape")
+        self.state, self._skip = "data", _align(self._filesize)
+        if name != _TRAILER:
+            member = _normalise(name)
+            if member and member != ".":
+                self.sink.add(member)
+                if member == self.sink.want:
+                    self.sink.captured = None
+                    self._capture = bytearray() if self._filesize <= self.sink.max_size else None
+        if self._skip == 0:
+            self._end_member()
+
+    def _end_member(self) -> None:
+        if self._capture is not None:
+            self.sink.captured = bytes(self._capture)
+            self._capture = None
+        self.state = "reset"
+
+
+def _align(n: int) -> int:
+    return (n + 3) & ~3
+
+
+# -- decompressors --
+
+class _Decompressor(Protocol):
+    eof: bool
+    needs_input: bool
+    unused_data: bytes
+
+    def decompress(self, data: bytes, max_length: int) -> bytes: ...
+
+
+class _Zlib:
+    """zlib's object keeps unconsumed input outside; give it bz2/lzma's shape."""
+
+    def __init__(self) -> None:
+        self._d = zlib.decompressobj(16 + zlib.MAX_WBITS)   # gzip wrapper, one member as the kernel reads
+        self._tail = b""
+
+    def decompress(self, data: bytes, max_length: int) -> bytes:
+        out = self._d.decompress(self._tail + data, max_length)
+        self._tail = self._d.unconsumed_tail
+        return out
+
+    eof = property(lambda self: self._d.eof)
+    needs_input = property(lambda self: not self._tail)
+    unused_data = property(lambda self: self._d.unused_data)
+
+
+class _Zstd:
+    """zstandard cannot cap output per call; feed it small slices so one call yields at most ~64 MiB."""
+
+    _SLICE = 2048
+
+    def __init__(self) -> None:
+        self._d = zstandard.ZstdDecompressor().decompressobj()
+        self._pending = b""
+        self._at = 0
+
+    def decompress(self, data: bytes, max_length: int) -> bytes:
+        if data:
+            self._pending, self._at = self._pending[self._at:] + data, 0
+        piece = self._pending[self._at: self._at + self._SLICE]
+        self._at += len(piece)
+        return self._d.decompress(piece)
+
+    eof = property(lambda self: self._d.eof)
+    needs_input = property(lambda self: self._at >= len(self._pending))
+    unused_data = property(lambda self: self._d.unused_data + self._pending[self._at:])
+
+
+def _stream(make: Callable[[], _Decompressor]) -> Callable[[_Input], Iterator[bytes]]:
+    def run(inp: _Input) -> Iterator[bytes]:
+        decompressor = make()
+        while not decompressor.eof:
+            chunk = inp.read() if decompressor.needs_input else b""
+            if decompressor.needs_input and not chunk:
+                raise _Corrupt("truncated compressed segment")
+            yield decompressor.decompress(chunk, _OUT)
+        inp.unread(decompressor.unused_data)
+    return run
+
+
+_LZ4_LEGACY = b"\x02\x21\x4c\x18"
+_LZ4_BLOCK = 8 << 20
+_LZ4_BOUND = _LZ4_BLOCK + _LZ4_BLOCK // 255 + 16
+
+
+def _lz4_legacy(inp: _Input) -> Iterator[bytes]:
+    """``lz4 -l``: magic, then (little-endian size, block) pairs of ≤ 8 MiB each, with no end mark.
+
+    The stream ends at end of input, at a zero size, or at a size no block
+    can have (the next segment starts there); a repeated magic is skipped.
+    """
+    _take(inp, 4)
+    while True:
+        head = inp.peek(4)
+        if len(head) < 4:
+            return
+        if head == _LZ4_LEGACY:
+            _take(inp, 4)
+            continue
+        size = int.from_bytes(head, "little")
+        if size == 0 or size > _LZ4_BOUND:
+            return
+        _take(inp, 4)
+        block = _take(inp, size)
+        if len(block) < size:
+            raise _Corrupt("truncated lz4 block")
+        yield lz4.block.decompress(block, uncompressed_size=_LZ4_BLOCK)
+
+
+def _take(inp: _Input, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = inp.read()
+        if not chunk:
+            break
+        data += chunk
+    inp.unread(data[size:])
+    return data[:size]
+
+
+@dataclass(frozen=True)
+class _Codec:
+    name: str
+    magic: bytes
+    stream: Callable[[_Input], Iterator[bytes]]
+
+
+#: The kernel's decompress_method() table, minus lzo (rare; reported as unreadable).
+CODECS = (
+    _Codec("gzip", b"\x1f\x8b", _stream(_Zlib)),
+    _Codec("bzip2", b"BZh", _stream(bz2.BZ2Decompressor)),
+    _Codec("lzma", b"\x5d\x00\x00", _stream(lambda: lzma.LZMADecompressor(lzma.FORMAT_ALONE))),
+    _Codec("xz", b"\xfd7zXZ\x00", _stream(lambda: lzma.LZMADecompressor(lzma.FORMAT_XZ))),
+    _Codec("zstd", b"\x28\xb5\x2f\xfd", _stream(_Zstd)),
+    _Codec("lz4", _LZ4_LEGACY, _lz4_legacy),
+)
+
+
+def codec_for(head: bytes) -> _Codec | None:
+    return next((codec for codec in CODECS if head.startswith(codec.magic)), None)
+
+
+# -- the walk --
+
+def _walk(stream: BinaryIO, sink: _Sink, max_output: int) -> InitramfsListing:
+    inp = _Input(stream)
+    top = _Cpio(sink, embedded=False)
+    listing = InitramfsListing()
+    produced = 0
+    plain_open = False   # the current plain segment is already in listing.compression
+    try:
+        while True:
+            chunk = inp.read()
+            if not chunk:
+                break
+            used = top.feed(chunk)
+            if top.started and not plain_open:
+                listing.compression.append("none")
+                plain_open = True
+            top.started = False
+            if not top.stopped:
+                continue
+            inp.unread(chunk[used:])
+            codec = codec_for(inp.peek(8))
+            if codec is None:
+                raise _Corrupt("invalid magic at start of compressed archive")
+            listing.compression.append(codec.name)
+            plain_open = False
+            inner = _Cpio(sink, embedded=True)
+            for out in codec.stream(inp):
+                produced += len(out)
+                if produced > max_output:
+                    raise _Corrupt("decompressed output exceeds the bound")
+                inner.feed(out)
+            if inner.state != "reset":
+                raise _Corrupt("junk at the end of compressed archive")
+            top.offset = inp.offset
+        listing.complete = top.state == "reset"
+    except Exception:  # noqa: BLE001 - zlib, lzma, bz2, zstd, lz4 and the stream raise a zoo of types on bad data
+        listing.complete = False
+    listing.members = sink.members
+    return listing
+
+
+def list_initramfs(stream: BinaryIO, *, max_output: int = 1 << 30, max_members: int = 500_000) -> InitramfsListing:
+    """Every member of every segment of the initramfs in ``stream``."""
+    return _walk(stream, _Sink(max_members), max_output)
+
+
+def read_member(stream: BinaryIO, name: str, max_size: int, *, max_output: int = 1 << 30) -> bytes | None:
+    """The content of member ``name`` (the last one of that name, as the kernel overwrites), or None.
+
+    None also when the member is larger than ``max_size``.
+    """
+    sink = _Sink(500_000, want=_normalise(name), max_size=max_size)
+    _walk(stream, sink, max_output)
+    return sink.captured
