@@ -51,6 +51,12 @@ class ImageFacts(Model):
     virtual_size: int
     file_size: int
     encrypted: bool = False
+    #: How: "aes" or "luks" (qcow2/qcow), "luks" (LUKS container); None if not encrypted.
+    encryption: str | None = None
+    #: The format the user declared (--format-hint), canonical name.
+    format_hint: str | None = None
+    #: Every format whose signature the probe found (more than one is a violation).
+    detected_formats: list[str] = Field(default_factory=list)
     safe: bool
     violations: list[Violation] = Field(default_factory=list)
     check: QemuCheck | None = None
