@@ -333,7 +333,8 @@ def parse_loader_entry(text: str, entry_id: str | None = None, variables: dict[s
     )
 
 
-def _version_key(text: str) -> list[tuple[int, object]]:
+def version_key(text: str) -> list[tuple[int, object]]:
+    """Natural order of version strings: ``5.14.0-70`` < ``5.14.0-162``."""
     return [(0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", text) if part]
 
 
@@ -356,7 +357,7 @@ def parse_bls(files: list[tuple[str, str]], default: str | None = None, variable
     one, or when it matches nothing, the newest entry boots.
     """
     entries = [parse_loader_entry(text, PurePosixPath(path).name.removesuffix(".conf"), variables) for path, text in files]
-    entries.sort(key=lambda e: _version_key(e.version or e.id or ""), reverse=True)
+    entries.sort(key=lambda e: version_key(e.version or e.id or ""), reverse=True)
     for i, entry in enumerate(entries):
         entry.position = str(i)
     index = 0
