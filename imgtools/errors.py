@@ -35,6 +35,10 @@ class ToolFailedError(EnvironmentProblem):
         self.stderr = stderr
 
 
+class VerificationError(ImgtoolsError):
+    """A converted image does not read the same as its source; it was discarded."""
+
+
 class NoSpaceError(EnvironmentProblem):
     """The destination has not enough free space for the output."""
 

@@ -40,6 +40,9 @@ class ImageFormat:
     measurable: ClassVar[bool] = False
     #: Subformats that allocate the whole virtual size when created.
     preallocated_subformats: ClassVar[tuple[str, ...]] = ()
+    #: Subformats written front to back in one pass: they cannot be created
+    #: empty and filled afterwards, so ``convert --align`` cannot pad them.
+    streamed_subformats: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def create_options(cls, subformat: str | None = None, **extra: str) -> dict[str, str]:
@@ -96,6 +99,7 @@ class Vmdk(ImageFormat):
     writable = True
     # streamOptimized is the form clouds import; it is compressed by definition.
     subformats = ("streamOptimized", "monolithicSparse")
+    streamed_subformats = ("streamOptimized",)
 
 
 class Vpc(ImageFormat):

@@ -119,14 +119,15 @@ def convert_argv(
     progress: bool = False,
     target_exists: bool = False,
 ) -> list[str]:
-    """``qemu-img convert``; ``target_exists`` writes into a pre-created image (``-n``)."""
+    """``qemu-img convert``; ``target_exists`` writes into an image just made by
+    :func:`create_argv` (``-n``), which reads as zeroes, so holes need no writes."""
     argv = [binary(), "convert", "-f", src_fmt, "-O", out_fmt, "--force-share"]
     if progress:
         argv.append("-p")
     if compress:
         argv.append("-c")
     if target_exists:
-        argv.append("-n")
+        argv += ["-n", "--target-is-zero"]
     else:
         argv += _options(options)
     return argv + [src, dst]

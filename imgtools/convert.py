@@ -1,0 +1,281 @@
+"""Verified, atomic conversion between disk image formats.
+
+The source is probed first and refused unless safe, so qemu-img only ever sees
+an image with the format the probe found.  The output is written to a hidden
+file beside the destination and renamed into place only after qemu-img
+succeeded and ``qemu-img compare`` found the guest-visible content identical;
+on any failure, Ctrl-C or SIGTERM the partial file is removed and nothing
+appears at the destination.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import re
+import secrets
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Callable, Iterator
+
+from pydantic import BaseModel, ConfigDict
+
+from . import probe as probing
+from . import qemu
+from .errors import Interrupted, NoSpaceError, UsageError, VerificationError
+from .facts import ImageFacts
+from .formats import ImageFormat, get_format, writable_formats
+
+#: ``on_progress(percent, phase)``: percent in 0–100, phase "convert" or "verify".
+ProgressCallback = Callable[[float, str], None]
+
+#: Suffix of the hidden file a conversion writes before renaming it into place.
+PARTIAL_SUFFIX = ".imgtools-partial"
+
+
+class ConvertResult(BaseModel):
+    """What one conversion produced; ``imgtools convert --json`` prints it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: ImageFacts
+    path: str
+    format: str
+    subformat: str | None = None
+    compressed: bool = False
+    virtual_size: int
+    file_size: int
+    #: The space checked for before writing (qemu-img measure, or an estimate).
+    required_space: int
+    verified: bool
+    seconds: float
+
+
+_SIZE = re.compile(r"(\d+)\s*([kmgt]?)(?:i?b)?", re.IGNORECASE)
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+
+
+def parse_size(text: str) -> int:
+    """Parse ``1MiB``, ``512K``, ``1G``, ``4096`` (binary units, as qemu-img reads them)."""
+    match = _SIZE.fullmatch(text.strip())
+    if not match:
+        raise UsageError(f"cannot read size {text!r}; write it like 1MiB, 512K, 1G or a number of bytes")
+    return int(match.group(1)) * _UNITS[match.group(2).lower()]
+
+
+def aligned_size(size: int, align: int | str | None) -> int:
+    """``size`` rounded up to a multiple of ``align`` (a sector multiple); unchanged when None."""
+    if align is None:
+        return size
+    unit = parse_size(align) if isinstance(align, str) else align
+    if unit <= 0 or unit % 512:
+        raise UsageError(f"--align must be a positive multiple of 512 bytes, not {align!r}")
+    return -(-size // unit) * unit
+
+
+def required_space(
+    image: ImageFacts, target: type[ImageFormat], options: dict[str, str], subformat: str | None, size: int
+) -> int:
+    """Bytes the output needs at ``size`` virtual bytes, from ``qemu-img measure``.
+
+    qemu-img measures raw and qcow2 only; the other formats are estimated from a
+    qcow2 measurement (data plus small metadata), fully allocated for the
+    subformats that preallocate.
+    """
+    measured_as = target if target.measurable else get_format("qcow2")
+    measured_options = options if target.measurable else measured_as.create_options()
+    measured = qemu.run(qemu.measure_argv(image.path, image.format, measured_as.name, measured_options)).json()
+    if subformat in target.preallocated_subformats:
+        return measured["fully-allocated"] + size - image.virtual_size
+    return measured["required"]
+
+
+def check_free_space(folder: Path, required: int) -> None:
+    stat = os.statvfs(folder)
+    free = stat.f_bavail * stat.f_frsize
+    if free < required:
+        raise NoSpaceError(
+            f"{folder} has {free:,} bytes free but the output needs up to {required:,} "
+            "(qemu-img measure); free some space or write elsewhere"
+        )
+
+
+def convert(
+    src: str | os.PathLike,
+    dst: str | os.PathLike,
+    out_format: str,
+    *,
+    subformat: str | None = None,
+    compress: bool = False,
+    align: int | str | None = None,
+    verify: bool = True,
+    format_hint: str | None = None,
+    overwrite: bool = False,
+    on_progress: ProgressCallback | None = None,
+) -> ConvertResult:
+    """Convert SRC to DST in ``out_format``; DST appears complete and verified, or not at all."""
+    started = time.monotonic()
+    target = get_format(out_format)
+    if not target.writable:
+        raise UsageError(f"imgtools cannot write {target.name}; choose one of: {', '.join(writable_formats())}")
+    if compress and not target.compressible:
+        compressible = [name for name in writable_formats() if get_format(name).compressible]
+        raise UsageError(f"{target.name} cannot be compressed by qemu-img (only {', '.join(compressible)}); drop --compress")
+    options = target.create_options(subformat)
+    subformat = subformat or next(iter(target.subformats), None)
+    src_path, dst_path = Path(src), Path(dst).absolute()
+    _check_destination(src_path, dst_path, overwrite)
+
+    image = probing.probe(str(src_path), format_hint)
+    probing.require_safe(image)
+    size = aligned_size(image.virtual_size, align)
+    if size != image.virtual_size and subformat in target.streamed_subformats:
+        raise UsageError(
+            f"{target.name} {subformat} is written in one pass and cannot be padded to --align {align}; "
+            "choose another subformat or convert without --align"
+        )
+    required = required_space(image, target, options, subformat, size)
+    check_free_space(dst_path.parent, required)
+
+    with _stop_on_sigterm(), _partial_output(dst_path) as partial:
+        _write(image, partial, target, options, size, compress, on_progress)
+        if verify:
+            _verify(image, partial, target, on_progress)
+        info = qemu.run(qemu.info_argv(str(partial), target.name)).json()
+        _publish(partial, dst_path, overwrite)
+    return ConvertResult(
+        source=image,
+        path=str(dst_path),
+        format=target.name,
+        subformat=subformat,
+        compressed=compress or subformat == "streamOptimized",
+        virtual_size=info["virtual-size"],
+        file_size=dst_path.stat().st_size,
+        required_space=required,
+        verified=verify,
+        seconds=round(time.monotonic() - started, 3),
+    )
+
+
+def _check_destination(src: Path, dst: Path, overwrite: bool) -> None:
+    if not dst.parent.is_dir():
+        raise UsageError(f"the folder {dst.parent} does not exist; create it first")
+    if dst.is_dir():
+        raise UsageError(f"{dst} is a folder; give the output file's name")
+    if not dst.exists():
+        return
+    if src.exists() and os.path.samefile(src, dst):
+        raise UsageError(f"{dst} is the source itself; write the output to another file")
+    if not overwrite:
+        raise UsageError(f"{dst} already exists; remove it or pass --overwrite")
+
+
+def _write(
+    image: ImageFacts,
+    partial: Path,
+    target: type[ImageFormat],
+    options: dict[str, str],
+    size: int,
+    compress: bool,
+    on_progress: ProgressCallback | None,
+) -> None:
+    """qemu-img convert into ``partial``; an aligned size is created first, then filled (``-n``)."""
+    padded = size != image.virtual_size
+    if padded:
+        qemu.run(qemu.create_argv(str(partial), target.name, size, options))
+    qemu.run(
+        qemu.convert_argv(
+            image.path, image.format, str(partial), target.name,
+            options=options, compress=compress, progress=on_progress is not None, target_exists=padded,
+        ),
+        timeout=None,
+        limits=qemu.STREAM_LIMITS,
+        on_progress=_phase(on_progress, "convert"),
+    )
+
+
+def _verify(image: ImageFacts, partial: Path, target: type[ImageFormat], on_progress: ProgressCallback | None) -> None:
+    """``qemu-img compare``: 0 identical, 1 different; a longer output must read as zeroes past the source."""
+    result = qemu.run(
+        qemu.compare_argv(image.path, image.format, str(partial), target.name, progress=on_progress is not None),
+        timeout=None,
+        limits=qemu.STREAM_LIMITS,
+        ok_codes=(0, 1),
+        on_progress=_phase(on_progress, "verify"),
+    )
+    if result.returncode == 1:
+        first = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else "content differs"
+        raise VerificationError(
+            f"the {target.name} output does not read the same as {image.path} ({first}); "
+            "it was discarded: report this with the qemu-img version"
+        )
+
+
+def _phase(on_progress: ProgressCallback | None, phase: str) -> Callable[[float], None] | None:
+    return None if on_progress is None else (lambda percent: on_progress(percent, phase))
+
+
+@contextlib.contextmanager
+def _partial_output(dst: Path) -> Iterator[Path]:
+    """A hidden name beside ``dst`` (same folder, so the rename is atomic), removed on any failure."""
+    partial = dst.with_name(f".{dst.name}.{secrets.token_hex(4)}{PARTIAL_SUFFIX}")
+    try:
+        yield partial
+    except BaseException:
+        with _signals_blocked():
+            with contextlib.suppress(FileNotFoundError):
+                partial.unlink()
+        raise
+
+
+def _publish(partial: Path, dst: Path, overwrite: bool) -> None:
+    """Move the verified output into place; without ``overwrite`` never replace a file that appeared meanwhile."""
+    if overwrite:
+        os.replace(partial, dst)
+    else:
+        try:
+            os.link(partial, dst)  # fails if dst exists, unlike rename
+        except FileExistsError:
+            raise UsageError(f"{dst} appeared while converting; remove it or pass --overwrite") from None
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP):
+                raise
+            os.replace(partial, dst)  # a file system without hard links
+        else:
+            partial.unlink()
+    folder = os.open(dst.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
+
+
+@contextlib.contextmanager
+def _stop_on_sigterm() -> Iterator[None]:
+    """Turn SIGTERM into an exception while converting, so the cleanup runs (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise Interrupted("stopped by SIGTERM; the partial output was removed")
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def _signals_blocked() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM back while cleaning up, so the cleanup itself is not cut short."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
