@@ -1,0 +1,181 @@
+"""One image's job: what to do with it (:class:`ImageJob`) and what came of it (:class:`ImageResult`).
+
+:func:`run_image` runs in a worker process (local or on a Dask worker) and never
+raises: a missing, unreadable, unsafe or corrupt image, an appliance that fails
+and a bug in imgtools all become a result with verdict ``error`` or ``fail`` and
+a one-line reason, so one bad image never stops or poisons the batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import time
+from typing import Any, Callable, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .. import __version__
+from ..errors import ImageAccessError, ImgtoolsError, UnsafeImageError
+
+Verdict = Literal["pass", "fail", "error"]
+Severity = Literal["info", "warning", "error"]
+
+#: Severities in increasing order; a failed finding at or above ``fail_on`` fails the image.
+SEVERITY_RANK: dict[str, int] = {"info": 0, "warning": 1, "error": 2}
+#: Finding statuses that mean "this check did not pass".
+FAILED_STATUSES = ("fail", "error")
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Waiver(Model):
+    id: str
+    reason: str = ""
+
+
+class FileIdentity(Model):
+    """What makes a cached result still valid for a file: the same file, unchanged."""
+
+    realpath: str
+    size: int
+    mtime_ns: int
+    inode: int
+
+    @classmethod
+    def of(cls, path: str) -> "FileIdentity":
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            raise ImageAccessError(f"{path}: no such file; fix the path in the manifest") from None
+        except OSError as exc:
+            raise ImageAccessError(f"{path}: cannot be read ({exc.strerror}); check its permissions") from None
+        return cls(realpath=os.path.realpath(path), size=st.st_size, mtime_ns=st.st_mtime_ns, inode=st.st_ino)
+
+
+class ImageJob(Model):
+    """Everything a worker needs to process one image; JSON-serialisable and picklable."""
+
+    path: str
+    #: Unique within the batch; names the per-image report ``<name>.json``.
+    name: str
+    profile: str = "huaweicloud"
+    action: Literal["check", "prepare"] = "check"
+    #: The action's options (prepare: output format, name, …).
+    options: dict[str, Any] = Field(default_factory=dict)
+    waivers: list[Waiver] = Field(default_factory=list)
+    fail_on: Severity = "error"
+    timeout: float = 1800.0
+    #: Gather facts again instead of re-using the facts cache.
+    refresh: bool = False
+    #: How often a job whose worker process died is run again.
+    retries: int = 1
+    #: A digest of the profile file's content when ``profile`` is a file, so an edit invalidates results.
+    profile_digest: str | None = None
+    #: Manifest line that listed the image, for messages.
+    line: int | None = None
+
+    def key(self) -> str:
+        """Digest of what decides the outcome besides the file itself (used by ``--resume``)."""
+        decisive = self.model_dump(include={"profile", "profile_digest", "action", "options", "waivers", "fail_on"})
+        return hashlib.sha256(json.dumps(decisive, sort_keys=True).encode()).hexdigest()[:16]
+
+
+class ImageResult(Model):
+    path: str
+    name: str
+    profile: str
+    action: str
+    verdict: Verdict
+    #: Why the image failed or errored as a whole (unsafe, missing, timed out, …); None when the checks decided.
+    reason: str | None = None
+    #: The check report (``imgtools check --format json``), when the checks ran.
+    report: dict[str, Any] | None = None
+    #: What the action produced besides the report (prepare: its manifest).
+    output: dict[str, Any] | None = None
+    identity: FileIdentity | None = None
+    key: str
+    attempts: int = 1
+    #: Timings and placement: they differ between runs and executors, nothing else does.
+    seconds: float = 0.0
+    worker: str = ""
+    resumed: bool = False
+    imgtools_version: str = __version__
+
+    @classmethod
+    def failure(cls, job: ImageJob, verdict: Verdict, reason: str, **extra: Any) -> "ImageResult":
+        return cls(path=job.path, name=job.name, profile=job.profile, action=job.action, verdict=verdict,
+                   reason=reason, key=job.key(), **extra)
+
+    @property
+    def findings(self) -> list[dict[str, Any]]:
+        return list((self.report or {}).get("findings") or [])
+
+    def failed_findings(self) -> list[dict[str, Any]]:
+        """Findings that did not pass, the most severe first."""
+        failed = [f for f in self.findings if f.get("status") in FAILED_STATUSES]
+        return sorted(failed, key=lambda f: -SEVERITY_RANK.get(f.get("severity", "info"), 0))
+
+
+def verdict_of(findings: list[dict[str, Any]], fail_on: str) -> Verdict:
+    """``fail`` when a finding at or above ``fail_on`` did not pass (waived ones did)."""
+    threshold = SEVERITY_RANK[fail_on]
+    blocking = [
+        f for f in findings
+        if f.get("status") in FAILED_STATUSES and SEVERITY_RANK.get(f.get("severity", "error"), 2) >= threshold
+    ]
+    return "fail" if blocking else "pass"
+
+
+# -- actions: what a job does once the file is known to exist --
+
+def _check(job: ImageJob) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    from ..checks import evaluate
+    from ..inspect import gather_facts
+    from ..profiles import load_profile
+
+    facts = gather_facts(job.path, refresh=job.refresh)
+    report = evaluate(facts, load_profile(job.profile), job.waivers)
+    return report.model_dump(mode="json"), None
+
+
+def _prepare(job: ImageJob) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    from ..prepare import prepare_image
+
+    manifest = prepare_image(job.path, profile=job.profile, waivers=job.waivers, refresh=job.refresh, **job.options)
+    data = manifest.model_dump(mode="json")
+    return data["report"], data
+
+
+#: The explicit registry of actions a manifest may ask for.
+ACTIONS: dict[str, Callable[[ImageJob], tuple[dict[str, Any], dict[str, Any] | None]]] = {
+    "check": _check,
+    "prepare": _prepare,
+}
+
+
+def run_image(job: ImageJob) -> ImageResult:
+    """Probe, inspect and check (or prepare) one image; never raises."""
+    started = time.monotonic()
+    placement = {"worker": f"{socket.gethostname()}:{os.getpid()}"}
+    try:
+        identity = FileIdentity.of(job.path)
+    except ImgtoolsError as exc:
+        return ImageResult.failure(job, "error", str(exc), seconds=time.monotonic() - started, **placement)
+    try:
+        report, output = ACTIONS[job.action](job)
+    except UnsafeImageError as exc:
+        outcome: dict[str, Any] = {"verdict": "fail", "reason": f"unsafe image: {exc}"}
+    except ImgtoolsError as exc:
+        outcome = {"verdict": "error", "reason": str(exc)}
+    except Exception as exc:  # a bug must cost one row, not the batch
+        outcome = {"verdict": "error", "reason": f"internal error: {type(exc).__name__}: {exc}"}
+    else:
+        outcome = {"verdict": verdict_of(report.get("findings") or [], job.fail_on), "report": report,
+                   "output": output}
+    return ImageResult(path=job.path, name=job.name, profile=job.profile, action=job.action, identity=identity,
+                       key=job.key(), seconds=time.monotonic() - started, **placement, **outcome)

@@ -1,0 +1,98 @@
+"""Reports from synthetic results: summary contract, JUnit, and the HTML page in a real browser."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from imgtools.batch.jobs import ImageResult
+from imgtools.batch.report import junit_xml, summarize, write_reports
+from tests.batch.chromium import open_page
+
+
+def finding(id, status, severity="error", **extra):
+    return {"id": id, "title": f"title of {id}", "severity": severity, "status": status,
+            "message": f"{id} is {status}", "remediation": {"debian": f"fix {id}", "any": "see docs"}, **extra}
+
+
+def result(name, verdict, findings=None, reason=None):
+    return ImageResult(path=f"/images/{name}", name=name, profile="huaweicloud", action="check", verdict=verdict,
+                       reason=reason, report=None if findings is None else {"verdict": verdict, "findings": findings},
+                       key="k", seconds=1.5)
+
+
+def fleet() -> list[ImageResult]:
+    return [
+        result("ok.qcow2", "pass", [finding("IMG-A", "pass"), finding("IMG-W", "fail", "warning"),
+                                    finding("IMG-S", "skip"), finding("IMG-V", "waived")]),
+        result("bad.vmdk", "fail", [finding("IMG-W", "fail", "warning"), finding("IMG-A", "fail"),
+                                    finding("IMG-B", "error")]),
+        result("worse.vhd", "fail", [finding("IMG-A", "fail"), finding("IMG-B", "pass")]),
+        result("gone.raw", "error", reason="/images/gone.raw: no such file"),
+        result("evil</script><b>.img", "fail", reason="unsafe image: backing-file <script>alert(1)</script>"),
+    ]
+
+
+def test_summary_contract_and_fleet_counts():
+    summary = summarize(fleet(), manifest="m.yaml")
+    assert (summary["total"], summary["passed"], summary["failed"], summary["errors"]) == (5, 1, 3, 1)
+    assert summary["manifest"] == "m.yaml"
+    assert summary["check_failures"] == [
+        {"id": "IMG-W", "title": "title of IMG-W", "images": 2},
+        {"id": "IMG-A", "title": "title of IMG-A", "images": 2},
+        {"id": "IMG-B", "title": "title of IMG-B", "images": 1},
+    ]
+    by_name = {image["name"]: image for image in summary["images"]}
+    bad = by_name["bad.vmdk"]
+    assert bad["verdict"] == "fail" and bad["path"] == "/images/bad.vmdk"
+    # failed findings, the most severe first, each with its id
+    assert [f["id"] for f in bad["findings"]] == ["IMG-A", "IMG-B", "IMG-W"]
+    assert bad["top_failures"] == ["IMG-A", "IMG-B", "IMG-W"]
+    assert by_name["ok.qcow2"]["findings"] == [by_name["ok.qcow2"]["findings"][0]]  # only the failed warning
+    assert by_name["gone.raw"] == {**by_name["gone.raw"], "verdict": "error", "reason": "/images/gone.raw: no such file",
+                                   "findings": []}
+
+
+def test_junit_has_a_suite_per_image_and_a_case_per_check():
+    root = ET.fromstring(junit_xml(fleet(), "error"))
+    suites = {s.get("name"): s for s in root.iter("testsuite")}
+    assert len(suites) == 5
+    bad = suites["bad.vmdk"]
+    assert (bad.get("tests"), bad.get("failures"), bad.get("errors")) == ("3", "1", "1")
+    cases = {c.get("name"): c for c in bad.iter("testcase")}
+    assert cases["IMG-A title of IMG-A"].find("failure").text == "IMG-A is fail\ndebian: fix IMG-A\nany: see docs"
+    assert cases["IMG-B title of IMG-B"].find("error") is not None
+    assert cases["IMG-W title of IMG-W"].find("failure") is None  # a warning does not fail at --fail-on error
+    ok = suites["ok.qcow2"]
+    assert (ok.get("tests"), ok.get("failures"), ok.get("skipped")) == ("4", "0", "2")
+    gone = suites["gone.raw"]
+    assert gone.find("testcase/error").get("message") == "/images/gone.raw: no such file"
+    assert root.get("tests") == str(sum(int(s.get("tests")) for s in suites.values()))
+    # at --fail-on warning the warning is a failure
+    warned = ET.fromstring(junit_xml(fleet(), "warning"))
+    assert [s.get("failures") for s in warned.iter("testsuite") if s.get("name") == "ok.qcow2"] == ["1"]
+
+
+def test_reports_are_written_whole(tmp_path):
+    summary = write_reports(tmp_path, fleet(), fail_on="error", manifest="m.yaml")
+    assert json.loads((tmp_path / "summary.json").read_text()) == summary
+    ET.parse(tmp_path / "junit.xml")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["junit.xml", "report.html", "summary.json"]
+
+
+def test_html_renders_every_image_and_failure_in_chromium(tmp_path):
+    write_reports(tmp_path, fleet(), fail_on="error", manifest="m.yaml")
+    page = tmp_path / "report.html"
+    html = page.read_text()
+    assert "http://" not in html and "https://" not in html and "<link" not in html  # nothing fetched
+    dom, console = open_page(page, tmp_path / "chromium")
+    assert console == []
+    assert 'data-rendered="yes"' in dom
+    for r in fleet():
+        assert f'data-image="{r.name}"'.replace("<", "&lt;").replace(">", "&gt;") in dom
+    # the default finding filter shows the failed checks, with their remediation
+    assert dom.count("data-finding=") == 5
+    assert "debian: fix IMG-A" in dom
+    assert "<script>alert(1)" not in dom  # hostile text stays text
+    assert "<svg" in dom and "title of IMG-W" in dom  # the failure chart

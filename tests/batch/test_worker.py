@@ -1,0 +1,73 @@
+"""The supervised worker process: deadlines, killed workers, retries, cancellation."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import psutil
+
+from imgtools.batch.jobs import ImageJob
+from imgtools.batch.worker import run_isolated
+from tests.support import make_image
+
+
+def job_for(path, **settings) -> ImageJob:
+    return ImageJob(path=str(path), name=os.path.basename(path), **settings)
+
+
+def test_a_job_runs_in_another_process_and_reports(tmp_path):
+    result = run_isolated(job_for(tmp_path / "missing.raw"))
+    assert result.verdict == "error"
+    assert "no such file" in result.reason
+    assert result.attempts == 1
+    host, pid = result.worker.rsplit(":", 1)
+    assert int(pid) != os.getpid()
+
+
+def test_a_job_past_its_deadline_is_stopped_with_its_process_group(tmp_path):
+    image = make_image(tmp_path / "a.qcow2", "qcow2")
+    pids = []
+    started = time.monotonic()
+    result = run_isolated(job_for(image, timeout=0.05), on_start=lambda job, pid: pids.append(pid))
+    assert time.monotonic() - started < 5
+    assert result.verdict == "error"
+    assert "did not finish within 0.05 s" in result.reason
+    assert result.attempts == 1  # a hang is not retried: it would hang again
+    assert not psutil.pid_exists(pids[0])
+
+
+def test_a_killed_worker_is_replaced_and_the_job_retried(tmp_path):
+    image = make_image(tmp_path / "a.qcow2", "qcow2")
+    pids = []
+
+    def kill_first(job, pid):
+        pids.append(pid)
+        if len(pids) == 1:
+            os.kill(pid, signal.SIGKILL)
+
+    result = run_isolated(job_for(image, retries=1), on_start=kill_first)
+    assert len(pids) == 2 and pids[0] != pids[1]
+    assert result.attempts == 2
+    assert "killed" not in (result.reason or "")
+    assert result.worker.endswith(f":{pids[1]}")
+
+
+def test_a_worker_killed_every_time_becomes_an_error_row(tmp_path):
+    image = make_image(tmp_path / "a.qcow2", "qcow2")
+    result = run_isolated(job_for(image, retries=1), on_start=lambda job, pid: os.kill(pid, signal.SIGKILL))
+    assert result.verdict == "error"
+    assert result.attempts == 2
+    assert "worker process was killed by SIGKILL" in result.reason
+
+
+def test_cancel_stops_the_worker_at_once(tmp_path):
+    image = make_image(tmp_path / "a.qcow2", "qcow2")
+    cancel = threading.Event()
+    cancel.set()
+    started = time.monotonic()
+    result = run_isolated(job_for(image, timeout=600), cancel=cancel)
+    assert time.monotonic() - started < 2
+    assert result.verdict == "error" and "interrupted" in result.reason
