@@ -203,7 +203,7 @@ def run(
     except subprocess.TimeoutExpired:
         _kill(proc)
         raise ToolFailedError(
-            f"qemu-img {argv[1]} did not finish within {timeout:.0f} s and was stopped; "
+            f"qemu-img {argv[1]} did not finish within {timeout:g} s and was stopped; "
             "the image may be hostile or the storage very slow"
         ) from None
     except BaseException:
