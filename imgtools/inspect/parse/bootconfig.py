@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 import re
 import shlex
+from collections.abc import Callable
 from pathlib import PurePosixPath
 
 from pydantic import Field
@@ -309,6 +310,12 @@ def parse_extlinux(text: str) -> BootConfig:
 
 # -- Boot Loader Specification (systemd-boot, grub2 blscfg on RHEL 8+) --
 
+def _expander(variables: dict[str, str]) -> Callable[[str], str]:
+    """Replace ``$name``/``${name}`` known to ``variables``; unknown ones stay visible."""
+    pattern = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")
+    return lambda text: pattern.sub(lambda m: variables.get(m.group(1), m.group(0)), text)
+
+
 def parse_loader_entry(text: str, entry_id: str | None = None, variables: dict[str, str] | None = None) -> BootEntry:
     """One /loader/entries/*.conf snippet; ``$kernelopts`` style variables come from ``variables`` (grubenv)."""
     values: dict[str, list[str]] = {}
@@ -318,15 +325,14 @@ def parse_loader_entry(text: str, entry_id: str | None = None, variables: dict[s
             continue
         key, _, value = line.partition(" ")
         values.setdefault(key, []).append(value.strip())
-    options = " ".join(values.get("options", []))
-    if variables:
-        options = re.sub(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?", lambda m: variables.get(m.group(1), m.group(0)), options)
-    initrds = values.get("initrd", [])
+    expand = _expander(variables or {})
+    options = expand(" ".join(values.get("options", [])))
+    initrds = [word for word in expand(" ".join(values.get("initrd", []))).split() if not word.startswith("$")]
     version = values.get("version", [None])[0]
     return BootEntry(
         title=values.get("title", [entry_id or ""])[0],
         kernel=values.get("linux", [None])[0],
-        initrd=initrds[-1].split()[-1] if initrds and initrds[-1] else None,
+        initrd=initrds[-1] if initrds else None,
         cmdline=" ".join(options.split()),
         id=entry_id,
         version=version,

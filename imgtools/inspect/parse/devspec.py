@@ -38,6 +38,7 @@ _DEVICE = re.compile(
     r"|cciss/c\d+d\d+(?:p\d+)?"
     r"|md\d+(?:p\d+)?|md/\S+"    # software RAID
     r"|dm-\d+"
+    r"|sr\d+|fd\d+"             # optical, floppy
     r")$"
 )
 
