@@ -125,12 +125,6 @@ _SCRIPT = r"""
 (function () {
   "use strict";
   var data = JSON.parse(document.getElementById("batch-data").textContent);
-  function text(value) {
-    if (value === null || value === undefined) return "";
-    if (Array.isArray(value)) return value.map(text).join("\n");
-    if (typeof value === "object") return Object.keys(value).map(function (k) { return k + ": " + text(value[k]); }).join("\n");
-    return String(value);
-  }
   // A cell holding text; "pre" keeps line breaks (commands), "sub" adds a second, smaller line.
   function cell(tr, value, cls, pre, sub) {
     var td = document.createElement("td");
@@ -195,7 +189,7 @@ _SCRIPT = r"""
   var findingRows = [];
   data.images.forEach(function (im) {
     im.findings.forEach(function (f) {
-      var remedy = text(f.remediation);
+      var remedy = f.remediation || "";
       findingRows.push({
         im: im, f: f, remedy: remedy, attrs: {"data-finding": im.name + " " + f.id},
         sort: [im.name, f.id, rank[f.severity], f.status, f.message || "", remedy],

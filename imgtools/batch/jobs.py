@@ -19,23 +19,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .. import __version__
 from ..errors import ImageAccessError, ImgtoolsError, UnsafeImageError
+from ..report.model import FAILING, SEVERITY_RANK, Severity
 
 Verdict = Literal["pass", "fail", "error"]
-Severity = Literal["info", "warning", "error"]
-
-#: Severities in increasing order; a failed finding at or above ``fail_on`` fails the image.
-SEVERITY_RANK: dict[str, int] = {"info": 0, "warning": 1, "error": 2}
-#: Finding statuses that mean "this check did not pass".
-FAILED_STATUSES = ("fail", "error")
 
 
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class Waiver(Model):
-    id: str
-    reason: str = ""
 
 
 class FileIdentity(Model):
@@ -67,7 +57,8 @@ class ImageJob(Model):
     action: Literal["check", "prepare"] = "check"
     #: The action's options (prepare: output format, name, …).
     options: dict[str, Any] = Field(default_factory=dict)
-    waivers: list[Waiver] = Field(default_factory=list)
+    #: Check id (or slug) -> why it is waived.
+    waivers: dict[str, str] = Field(default_factory=dict)
     fail_on: Severity = "error"
     timeout: float = 1800.0
     #: Gather facts again instead of re-using the facts cache.
@@ -117,18 +108,8 @@ class ImageResult(Model):
 
     def failed_findings(self) -> list[dict[str, Any]]:
         """Findings that did not pass, the most severe first."""
-        failed = [f for f in self.findings if f.get("status") in FAILED_STATUSES]
+        failed = [f for f in self.findings if f.get("status") in FAILING]
         return sorted(failed, key=lambda f: -SEVERITY_RANK.get(f.get("severity", "info"), 0))
-
-
-def verdict_of(findings: list[dict[str, Any]], fail_on: str) -> Verdict:
-    """``fail`` when a finding at or above ``fail_on`` did not pass (waived ones did)."""
-    threshold = SEVERITY_RANK[fail_on]
-    blocking = [
-        f for f in findings
-        if f.get("status") in FAILED_STATUSES and SEVERITY_RANK.get(f.get("severity", "error"), 2) >= threshold
-    ]
-    return "fail" if blocking else "pass"
 
 
 # -- actions: what a job does once the file is known to exist --
@@ -139,14 +120,18 @@ def _check(job: ImageJob) -> tuple[dict[str, Any], dict[str, Any] | None]:
     from ..profiles import load_profile
 
     facts = gather_facts(job.path, refresh=job.refresh)
-    report = evaluate(facts, load_profile(job.profile), job.waivers)
+    report = evaluate(facts, load_profile(job.profile), job.waivers, fail_on=job.fail_on)
     return report.model_dump(mode="json"), None
 
 
 def _prepare(job: ImageJob) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    from ..prepare import prepare_image
+    from ..prepare import prepare
 
-    manifest = prepare_image(job.path, profile=job.profile, waivers=job.waivers, refresh=job.refresh, **job.options)
+    options = job.options
+    manifest = prepare(
+        job.path, options["outdir"], profile=job.profile, out_format=options.get("format"), name=options.get("name"),
+        fail_on=job.fail_on, waivers=job.waivers, force=options.get("force", False), refresh=job.refresh,
+    )
     data = manifest.model_dump(mode="json")
     return data["report"], data
 
@@ -175,7 +160,6 @@ def run_image(job: ImageJob) -> ImageResult:
     except Exception as exc:  # a bug must cost one row, not the batch
         outcome = {"verdict": "error", "reason": f"internal error: {type(exc).__name__}: {exc}"}
     else:
-        outcome = {"verdict": verdict_of(report.get("findings") or [], job.fail_on), "report": report,
-                   "output": output}
+        outcome = {"verdict": report["verdict"], "report": report, "output": output}
     return ImageResult(path=job.path, name=job.name, profile=job.profile, action=job.action, identity=identity,
                        key=job.key(), seconds=time.monotonic() - started, **placement, **outcome)

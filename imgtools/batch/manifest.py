@@ -32,7 +32,7 @@ import jsonschema
 import yaml
 
 from ..errors import ProfileError
-from .jobs import ImageJob, Waiver
+from .jobs import ImageJob
 
 _WAIVER = {
     "anyOf": [
@@ -45,7 +45,13 @@ _WAIVER = {
 _SETTINGS = {
     "profile": {"type": "string", "minLength": 1},
     "action": {"enum": ["check", "prepare"]},
-    "options": {"type": "object"},
+    # prepare's options; outdir is relative to the manifest (default: OUTDIR/images).
+    "options": {
+        "type": "object",
+        "properties": {"format": {"type": "string"}, "outdir": {"type": "string"}, "name": {"type": "string"},
+                       "force": {"type": "boolean"}},
+        "additionalProperties": False,
+    },
     "waivers": {"type": "array", "items": _WAIVER},
     "timeout": {"type": "number", "exclusiveMinimum": 0},
 }
@@ -125,8 +131,8 @@ def load_manifest(path: str | os.PathLike, *, refresh: bool = False, fail_on: st
             profile=profile,
             profile_digest=_digest(profile),
             action=settings.get("action", "check"),
-            options=settings.get("options", {}),
-            waivers=[_waiver(w) for w in settings.get("waivers", [])],
+            options=_options(settings.get("options", {}), base),
+            waivers=dict(_waiver(w) for w in settings.get("waivers", [])),
             fail_on=fail_on,
             timeout=timeout or settings.get("timeout", DEFAULT_TIMEOUT),
             refresh=refresh,
@@ -168,11 +174,18 @@ def _digest(profile: str) -> str | None:
         return None
 
 
-def _waiver(value: str | dict) -> Waiver:
+def _options(options: dict[str, Any], base: Path) -> dict[str, Any]:
+    if "outdir" in options:
+        return {**options, "outdir": os.path.normpath(base / os.path.expanduser(options["outdir"]))}
+    return options
+
+
+def _waiver(value: str | dict) -> tuple[str, str]:
+    """(check id, reason) from ``ID``, ``"ID: reason"`` or ``{id: ID, reason: …}``."""
     if isinstance(value, dict):
-        return Waiver(**value)
+        return value["id"], value.get("reason", "")
     check_id, _, reason = value.partition(":")
-    return Waiver(id=check_id.strip(), reason=reason.strip())
+    return check_id.strip(), reason.strip()
 
 
 def _unique_names(paths: list[str]) -> dict[str, str]:

@@ -23,8 +23,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from .html import render_html
-from .jobs import SEVERITY_RANK, FileIdentity, ImageJob, ImageResult
 from ..errors import ImgtoolsError
+from ..report.model import FAILING, SEVERITY_RANK
+from .jobs import FileIdentity, ImageJob, ImageResult
 
 #: How many failures per image the summary calls its top failures.
 TOP_FAILURES = 3
@@ -134,15 +135,15 @@ def junit_xml(results: list[ImageResult], fail_on: str) -> str:
             case = ET.SubElement(suite, "testcase", classname=result.name,
                                  name=" ".join(filter(None, (finding.get("id"), finding.get("title")))))
             status = finding.get("status")
-            detail = "\n".join(filter(None, (finding.get("message"), _text(finding.get("remediation")))))
-            if status in ("fail", "error") and SEVERITY_RANK.get(finding.get("severity", "error"), 2) >= SEVERITY_RANK[fail_on]:
+            detail = "\n".join(filter(None, (finding.get("message"), finding.get("remediation"))))
+            if status in FAILING and SEVERITY_RANK.get(finding.get("severity", "error"), 2) >= SEVERITY_RANK[fail_on]:
                 kind = "failure" if status == "fail" else "error"
                 ET.SubElement(case, kind, message=finding.get("message") or "", type=finding.get("severity", "")).text = detail
                 counts[f"{kind}s"] += 1
             elif status in ("skip", "waived"):
                 ET.SubElement(case, "skipped", message=f"{status}: {finding.get('message') or ''}")
                 counts["skipped"] += 1
-            elif status in ("fail", "error"):
+            elif status in FAILING:
                 ET.SubElement(case, "system-out").text = f"{finding.get('severity')}: {detail}"
         for key in ("tests", "failures", "errors", "skipped"):
             suite.set(key, str(counts[key]))
@@ -151,15 +152,6 @@ def junit_xml(results: list[ImageResult], fail_on: str) -> str:
         root.set(key, str(totals[key]))
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
-
-
-def _text(value: Any) -> str:
-    """Remediation may be a string or a mapping (per distro family); flatten it for plain text."""
-    if isinstance(value, dict):
-        return "\n".join(f"{key}: {_text(item)}" for key, item in value.items())
-    if isinstance(value, list):
-        return "\n".join(_text(item) for item in value)
-    return "" if value is None else str(value)
 
 
 def write_reports(outdir: Path, results: list[ImageResult], *, fail_on: str, **meta: Any) -> dict[str, Any]:

@@ -40,6 +40,7 @@ def run_batch(
     ``error`` rows saying they did not run).
     """
     outdir.mkdir(parents=True, exist_ok=True)
+    jobs = [_with_output_folder(job, outdir) for job in manifest.jobs]
     results: dict[str, ImageResult] = {}
 
     def record(result: ImageResult) -> None:
@@ -50,7 +51,7 @@ def run_batch(
             on_result(result)
 
     todo = []
-    for job in manifest.jobs:
+    for job in jobs:
         cached = cached_result(outdir, job) if resume else None
         if cached:
             record(cached)
@@ -65,9 +66,16 @@ def run_batch(
             executor.run(todo, on_start=on_start or (lambda job, pid: None), on_result=record)
     except KeyboardInterrupt:
         interrupted = True
-    ordered = [results.get(job.name) or ImageResult.failure(job, "error", NOT_RUN) for job in manifest.jobs]
+    ordered = [results.get(job.name) or ImageResult.failure(job, "error", NOT_RUN) for job in jobs]
     summary = write_reports(
         outdir, ordered, fail_on=manifest.fail_on, manifest=str(manifest.path), executor=executor.description,
         started_at=started_at, seconds=round(time.monotonic() - clock, 3), interrupted=interrupted,
     )
     return BatchOutcome(summary, ordered, interrupted)
+
+
+def _with_output_folder(job: ImageJob, outdir: Path) -> ImageJob:
+    """Prepared images go to OUTDIR/images unless the manifest names a folder."""
+    if job.action != "prepare" or "outdir" in job.options:
+        return job
+    return job.model_copy(update={"options": {**job.options, "outdir": str(outdir.resolve() / "images")}})

@@ -56,14 +56,15 @@ images:
   - path: b.raw
     profile: profiles/mine.yaml
     action: prepare
-    options: {format: qcow2}
+    options: {format: qcow2, outdir: ready, force: true}
     timeout: 5
 """), fail_on="warning", retries=3)
     a, b = manifest.jobs
     assert (a.profile, a.action, a.timeout, a.fail_on, a.retries) == ("openstack", "check", 60, "warning", 3)
-    assert [(w.id, w.reason) for w in a.waivers] == [("IMG-A", ""), ("IMG-B", "static IPs on purpose"), ("IMG-C", "lab")]
+    assert a.waivers == {"IMG-A": "", "IMG-B": "static IPs on purpose", "IMG-C": "lab"}
     assert b.profile == str(tmp_path / "profiles" / "mine.yaml")
-    assert (b.action, b.options, b.timeout) == ("prepare", {"format": "qcow2"}, 5)
+    assert (b.action, b.timeout) == ("prepare", 5)
+    assert b.options == {"format": "qcow2", "outdir": str(tmp_path / "ready"), "force": True}
     assert b.line == 6
 
 
@@ -106,6 +107,7 @@ def test_the_key_follows_what_decides_the_outcome(tmp_path):
     ("images:\n  - a.raw\n  - 'nothing/*.vmdk'\n", 3, "matches no file"),
     ("images: [a.raw\nprofile: x\n", 2, "not valid YAML"),
     ("images:\n  - a.raw\nwaivers: [{reason: no id}]\n", 3, "waivers.0"),
+    ("images:\n  - a.raw\noptions:\n  format: raw\n  fromat: raw\n", 5, "'fromat' was unexpected"),
 ])
 def test_errors_name_the_file_and_line(tmp_path, text, line, words):
     path = write(tmp_path, text)

@@ -13,7 +13,7 @@ from tests.batch.chromium import open_page
 
 def finding(id, status, severity="error", **extra):
     return {"id": id, "title": f"title of {id}", "severity": severity, "status": status,
-            "message": f"{id} is {status}", "remediation": {"debian": f"fix {id}", "any": "see docs"}, **extra}
+            "message": f"{id} is {status}", "remediation": f"fix {id}:\n  run this", **extra}
 
 
 def result(name, verdict, findings=None, reason=None):
@@ -61,7 +61,7 @@ def test_junit_has_a_suite_per_image_and_a_case_per_check():
     bad = suites["bad.vmdk"]
     assert (bad.get("tests"), bad.get("failures"), bad.get("errors")) == ("3", "1", "1")
     cases = {c.get("name"): c for c in bad.iter("testcase")}
-    assert cases["IMG-A title of IMG-A"].find("failure").text == "IMG-A is fail\ndebian: fix IMG-A\nany: see docs"
+    assert cases["IMG-A title of IMG-A"].find("failure").text == "IMG-A is fail\nfix IMG-A:\n  run this"
     assert cases["IMG-B title of IMG-B"].find("error") is not None
     assert cases["IMG-W title of IMG-W"].find("failure") is None  # a warning does not fail at --fail-on error
     ok = suites["ok.qcow2"]
@@ -93,6 +93,6 @@ def test_html_renders_every_image_and_failure_in_chromium(tmp_path):
         assert f'data-image="{r.name}"'.replace("<", "&lt;").replace(">", "&gt;") in dom
     # the default finding filter shows the failed checks, with their remediation
     assert dom.count("data-finding=") == 5
-    assert "debian: fix IMG-A" in dom
+    assert "fix IMG-A:\n  run this" in dom
     assert "<script>alert(1)" not in dom  # hostile text stays text
     assert "<svg" in dom and "title of IMG-W" in dom  # the failure chart

@@ -71,3 +71,17 @@ def test_cancel_stops_the_worker_at_once(tmp_path):
     result = run_isolated(job_for(image, timeout=600), cancel=cancel)
     assert time.monotonic() - started < 2
     assert result.verdict == "error" and "interrupted" in result.reason
+
+
+def test_progress_counts_done_failed_and_in_flight(tmp_path):
+    from imgtools.batch.jobs import ImageResult
+    from imgtools.batch.progress import Progress
+
+    progress = Progress(3)
+    jobs = [job_for(tmp_path / f"{i}.raw") for i in range(3)]
+    for job in jobs[:2]:
+        progress.started(job)
+    assert progress.line() == "0/3 done, 0 failed, 0 errors, 2 in flight"
+    progress.finished(ImageResult.failure(jobs[0], "fail", "unsafe"))
+    progress.finished(ImageResult.failure(jobs[1], "error", "gone"))
+    assert progress.line() == "2/3 done, 1 failed, 1 errors, 0 in flight"

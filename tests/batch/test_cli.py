@@ -1,0 +1,159 @@
+"""`imgtools batch` end to end on real images: good, hostile, corrupt and missing ones together."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import psutil
+import pytest
+
+from imgtools.batch import load_manifest, make_executor, run_batch
+from imgtools.cli.main import main
+from tests.batch.chromium import open_page
+from tests.batch.conftest import EXPECTED_BAD
+
+GOOD = ("good.qcow2", "good.raw")
+
+
+@pytest.fixture(scope="module")
+def fleet_run(fleet, tmp_path_factory):
+    """The fleet batch, run once through the CLI: (exit code, stdout, OUTDIR, seconds)."""
+    outdir = tmp_path_factory.mktemp("out")
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "imgtools.cli.main", "batch", str(fleet), "-o", str(outdir),
+                           "--format", "json"], capture_output=True, text=True, timeout=900)
+    return proc, outdir, time.monotonic() - started
+
+
+def test_every_image_gets_its_row_and_the_batch_finishes(fleet_run):
+    proc, outdir, _ = fleet_run
+    assert proc.returncode == 1, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary == json.loads((outdir / "summary.json").read_text())
+    rows = {Path(image["path"]).name: image for image in summary["images"]}
+    assert list(rows) == ["good.qcow2", "good.raw", "hostile.qcow2", "corrupt.qcow2", "missing.vmdk"]
+    assert summary["total"] == 5
+    assert summary["passed"] + summary["failed"] + summary["errors"] == 5
+    for name in GOOD:  # a real verdict from the checks, not an error
+        assert rows[name]["verdict"] in ("pass", "fail"), rows[name]
+        assert rows[name]["reason"] is None
+        assert rows[name]["checks"] > 0
+        assert all("id" in f for f in rows[name]["findings"])
+    for name, verdicts in EXPECTED_BAD.items():
+        row = rows[name]
+        assert row["verdict"] in verdicts, row
+        assert row["reason"] or row["findings"], row  # it says why
+    assert "no such file" in rows["missing.vmdk"]["reason"]
+    hostile = rows["hostile.qcow2"]
+    assert "backing" in json.dumps(hostile).lower()
+    for name in rows:  # one result document per image
+        result = json.loads((outdir / f"{name}.json").read_text())
+        assert result["verdict"] == rows[name]["verdict"]
+
+
+def test_junit_has_one_suite_per_image(fleet_run):
+    _, outdir, _ = fleet_run
+    root = ET.parse(outdir / "junit.xml").getroot()
+    suites = {s.get("name"): s for s in root.iter("testsuite")}
+    assert sorted(suites) == sorted(["good.qcow2", "good.raw", "hostile.qcow2", "corrupt.qcow2", "missing.vmdk"])
+    assert suites["missing.vmdk"].find("testcase/error") is not None
+    assert int(suites["good.qcow2"].get("tests")) > 1  # one testcase per check
+
+
+def test_report_html_shows_every_image_in_chromium(fleet_run, tmp_path):
+    _, outdir, _ = fleet_run
+    dom, console = open_page(outdir / "report.html", tmp_path / "chromium")
+    assert console == []
+    assert 'data-rendered="yes"' in dom
+    for name in ["good.qcow2", "good.raw", "hostile.qcow2", "corrupt.qcow2", "missing.vmdk"]:
+        assert f'data-image="{name}"' in dom
+
+
+def test_resume_skips_what_still_holds(fleet, fleet_run, tmp_path):
+    _, outdir, seconds = fleet_run
+    rerun = tmp_path / "out"
+    subprocess.run(["cp", "-a", f"{outdir}/.", str(rerun)], check=True)
+    os.utime(fleet.parent / "good.raw")  # a new mtime: no longer the same file
+    started = time.monotonic()
+    assert main(["batch", str(fleet), "-o", str(rerun), "--resume", "--json"]) == 1
+    summary = json.loads((rerun / "summary.json").read_text())
+    resumed = {Path(image["path"]).name: json.loads((rerun / f"{image['name']}.json").read_text()).get("resumed")
+               for image in summary["images"]}
+    assert resumed["good.qcow2"] is True
+    assert resumed["good.raw"] is False
+    assert resumed["missing.vmdk"] is False  # errors are tried again
+    assert summary["resumed"] == sum(resumed.values())
+    # other settings, other results: nothing is resumed
+    assert main(["batch", str(fleet), "-o", str(rerun), "--resume", "--fail-on", "warning", "--json"]) == 1
+    assert json.loads((rerun / "summary.json").read_text())["resumed"] == 0
+
+
+def test_a_worker_killed_mid_run_is_reported_and_the_batch_completes(fleet, tmp_path):
+    manifest = load_manifest(fleet, retries=0)
+    killed = []
+
+    def kill_the_first_good_one(job, pid):
+        if job.name == "good.qcow2":
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+
+    outcome = run_batch(manifest, tmp_path, make_executor("local", 2), on_start=kill_the_first_good_one)
+    rows = {image["name"]: image for image in outcome.summary["images"]}
+    assert killed and not psutil.pid_exists(killed[0])
+    assert rows["good.qcow2"]["verdict"] == "error"
+    assert "killed by SIGKILL" in rows["good.qcow2"]["reason"]
+    assert rows["good.raw"]["verdict"] in ("pass", "fail")  # the others went on
+    assert outcome.summary["total"] == 5 and not outcome.interrupted
+
+
+def test_images_past_the_timeout_are_stopped_and_reported(fleet, tmp_path, capsys):
+    assert main(["batch", str(fleet), "-o", str(tmp_path), "--timeout", "0.05"]) == 1
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["errors"] == 5
+    assert all("did not finish within 0.05 s" in image["reason"] for image in summary["images"])
+    out = capsys.readouterr().out
+    assert "5 images: 0 passed, 0 failed, 5 errors" in out
+
+
+def test_ctrl_c_stops_the_workers_and_writes_the_partial_summary(fleet, tmp_path):
+    proc = subprocess.Popen([sys.executable, "-m", "imgtools.cli.main", "batch", str(fleet), "-o", str(tmp_path),
+                             "-j", "1", "--timeout", "600"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    workers = []
+    deadline = time.monotonic() + 60
+    while not workers and time.monotonic() < deadline:  # wait until a worker process runs
+        workers = [p for p in psutil.Process(proc.pid).children(recursive=True)
+                   if "imgtools.batch.worker" in " ".join(p.cmdline())]
+        time.sleep(0.05)
+    assert workers, "no worker process started"
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["interrupted"] is True and summary["total"] == 5
+    assert any("interrupted" in (image["reason"] or "") for image in summary["images"])
+    assert not any(w.is_running() and w.status() != psutil.STATUS_ZOMBIE for w in workers)
+
+
+@pytest.mark.parametrize("text, words", [
+    ("images: [a.raw]\nbogus: 1\n", "m.yaml:2: "),
+    ("images: ['*.nothing']\n", "matches no file"),
+])
+def test_a_bad_manifest_is_one_line_and_exit_2(tmp_path, capsys, text, words):
+    (tmp_path / "m.yaml").write_text(text)
+    assert main(["batch", str(tmp_path / "m.yaml"), "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("imgtools batch: ") and words in err and "\n" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_bad_executor_is_a_usage_error(fleet, tmp_path, capsys):
+    assert main(["batch", str(fleet), "--executor", "slurm://x", "-o", str(tmp_path)]) == 2
+    assert "unknown executor" in capsys.readouterr().err
