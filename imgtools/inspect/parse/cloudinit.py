@@ -31,7 +31,9 @@ def _as_strings(value: Any) -> list[str]:
 def parse_cloud_config(texts: list[tuple[str, str]]) -> CloudInit:
     """Merge (path, text) pairs in the order given: /etc/cloud/cloud.cfg, then cloud.cfg.d/*.cfg sorted.
 
-    Unreadable YAML is skipped as cloud-init itself does.  ``installed`` and
+    ``metadata_urls`` come from the settings of the listed datasources (of
+    every configured one when no list is set).  Unreadable YAML is skipped
+    as cloud-init itself does.  ``installed`` and
     ``version`` are left for the caller, who knows whether the package is there.
     """
     config: dict[str, Any] = {}
@@ -42,17 +44,18 @@ def parse_cloud_config(texts: list[tuple[str, str]]) -> CloudInit:
             continue
         if isinstance(document, dict):
             config = _merge(config, document)
-    datasource = config.get("datasource") if isinstance(config.get("datasource"), dict) else {}
+    datasources = _as_strings(config["datasource_list"]) if "datasource_list" in config else None
+    settings_by_name = config.get("datasource") if isinstance(config.get("datasource"), dict) else {}
     urls: list[str] = []
-    for settings in datasource.values():
-        if isinstance(settings, dict):
+    for name, settings in settings_by_name.items():
+        if isinstance(settings, dict) and (datasources is None or name in datasources):
             urls += _as_strings(settings.get("metadata_urls"))
     network = config.get("network")
     disabled = None
     if isinstance(network, dict) and "config" in network:
         disabled = str(network["config"]).lower() == "disabled"
     return CloudInit(
-        datasources=_as_strings(config["datasource_list"]) if "datasource_list" in config else None,
+        datasources=datasources,
         metadata_urls=urls,
         network_config_disabled=disabled,
     )

@@ -151,12 +151,14 @@ def _ini(text: str, *, strict_keys: bool) -> configparser.ConfigParser:
 def parse_nm_keyfile(path: str, text: str) -> list[NetInterface]:
     """/etc/NetworkManager/system-connections/*.nmconnection: ethernet connections only.
 
+    A file without a ``[connection]`` section is one NetworkManager ignores.
+
     ``[ipv4] method=auto`` is DHCP (NetworkManager's default when absent),
     ``manual`` static; ``[ethernet] mac-address`` pins the MAC.
     """
     parser = _ini(text, strict_keys=False)
     kind = parser.get("connection", "type", fallback="ethernet")
-    if kind not in ("ethernet", "802-3-ethernet", "bond", "bridge", "vlan"):
+    if not parser.has_section("connection") or kind not in ("ethernet", "802-3-ethernet", "bond", "bridge", "vlan"):
         return []
     name = parser.get("connection", "interface-name", fallback=None) or parser.get(
         "connection", "id", fallback=PurePosixPath(path).stem)
