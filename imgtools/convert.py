@@ -151,7 +151,7 @@ def convert(
         path=str(dst_path),
         format=target.name,
         subformat=subformat,
-        compressed=compress or subformat == "streamOptimized",
+        compressed=compress,
         virtual_size=info["virtual-size"],
         file_size=dst_path.stat().st_size,
         required_space=required,
@@ -165,9 +165,9 @@ def _check_destination(src: Path, dst: Path, overwrite: bool) -> None:
         raise UsageError(f"the folder {dst.parent} does not exist; create it first")
     if dst.is_dir():
         raise UsageError(f"{dst} is a folder; give the output file's name")
-    if not dst.exists():
+    if not os.path.lexists(dst):
         return
-    if src.exists() and os.path.samefile(src, dst):
+    if dst.exists() and src.exists() and os.path.samefile(src, dst):
         raise UsageError(f"{dst} is the source itself; write the output to another file")
     if not overwrite:
         raise UsageError(f"{dst} already exists; remove it or pass --overwrite")
