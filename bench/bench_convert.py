@@ -1,0 +1,82 @@
+"""``imgtools convert --no-verify`` against bare ``qemu-img convert``, per target format.
+
+The source is a 1 GiB raw image, half incompressible data and half holes, in
+alternating 64 MiB stretches (built once, cached under ``.cache/bench/``).  For
+each target both commands write the same output with the same qemu-img options;
+each is run ``REPEAT`` times in alternation and the best time is kept, so the
+ratio shows imgtools' own overhead (probe, measure, info, rename), which should
+stay within 10 %.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+from pathlib import Path
+
+from bench import cache_dir, imgtools_cli, recipe_key, timed
+from imgtools import qemu
+from imgtools.formats import get_format
+
+SIZE = 1 << 30
+STRETCH = 64 << 20
+REPEAT = 3
+TARGET_RATIO = 1.10
+#: (format, subformat): every writable format in its default form, plus the fixed VHD Azure wants.
+TARGETS = [("raw", None), ("qcow2", None), ("vmdk", "streamOptimized"), ("vpc", "dynamic"), ("vpc", "fixed"),
+           ("vhdx", "dynamic"), ("vdi", "dynamic")]
+
+
+def source_image() -> Path:
+    """The cached source: data in every other stretch, seeded so every build is identical."""
+    recipe = {"size": SIZE, "stretch": STRETCH, "seed": 7, "layout": "data-hole-alternating"}
+    path = cache_dir() / f"convert-source-{recipe_key(recipe)}.raw"
+    if path.exists():
+        return path
+    partial = path.with_suffix(".partial")
+    rng = random.Random(recipe["seed"])
+    with open(partial, "wb") as f:
+        f.truncate(SIZE)
+        for offset in range(0, SIZE, 2 * STRETCH):
+            f.seek(offset)
+            f.write(rng.randbytes(STRETCH))
+    partial.rename(path)
+    return path
+
+
+def bench_target(src: Path, scratch: Path, fmt: str, subformat: str | None) -> tuple[float, float]:
+    """Best-of-REPEAT seconds for bare qemu-img and for imgtools, writing the same output."""
+    out = scratch / f"out.{get_format(fmt).extension}"
+    bare = qemu.convert_argv(str(src), "raw", str(out), fmt, options=get_format(fmt).create_options(subformat))
+    ours = [imgtools_cli(), "convert", str(src), str(out), "-O", fmt, "--no-verify"]
+    if subformat:
+        ours += ["-o", f"subformat={subformat}"]
+    best = {"qemu-img": float("inf"), "imgtools": float("inf")}
+    for _ in range(REPEAT):
+        for name, argv in (("qemu-img", bare), ("imgtools", ours)):
+            out.unlink(missing_ok=True)
+            best[name] = min(best[name], timed(argv))
+    out.unlink(missing_ok=True)
+    return best["qemu-img"], best["imgtools"]
+
+
+def main() -> int:
+    src = source_image()
+    scratch = cache_dir("convert-scratch")
+    print(
+        f"imgtools convert --no-verify vs bare qemu-img convert ({qemu.version()}): "
+        f"{SIZE >> 20} MiB raw source, half data / half holes; best of {REPEAT}; target ratio <= {TARGET_RATIO:.2f}"
+    )
+    print(f"{'target':<22}{'qemu-img s':>11}{'imgtools s':>12}{'ratio':>8}")
+    missed = 0
+    for fmt, subformat in TARGETS:
+        bare, ours = bench_target(src, scratch, fmt, subformat)
+        ratio = ours / bare
+        verdict = "ok" if ratio <= TARGET_RATIO else "OVER"
+        missed |= ratio > TARGET_RATIO
+        print(f"{fmt + (' ' + subformat if subformat else ''):<22}{bare:>11.2f}{ours:>12.2f}{ratio:>8.3f}  {verdict}", flush=True)
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
