@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.debian import fixture_cache
 from imgtools import convert as conv
 from imgtools import qemu
 from imgtools.errors import NoSpaceError, ToolFailedError, UsageError, VerificationError
@@ -22,6 +21,8 @@ from imgtools.formats import get_format, writable_formats
 from tests.support import qemu_img, sha256
 
 MiB = 1 << 20
+#: Where built test images are kept between runs (git-ignored).
+FIXTURE_CACHE = Path(os.environ.get("IMGTOOLS_FIXTURE_CACHE") or Path(__file__).resolve().parent.parent / ".cache" / "fixtures")
 TARGETS = writable_formats()
 #: Data (offset, length) in the 32 MiB pattern; everything else is a hole.
 EXTENTS = [(0, 64 << 10), (3 * MiB + 512, 4096), (17 * MiB, 2 * MiB), (32 * MiB - 8192, 8192)]
@@ -425,8 +426,9 @@ def test_cli_format_hint_disagreeing_is_refused(sources, tmp_path):
 @pytest.fixture(scope="module")
 def slow_source() -> Path:
     """1 GiB raw, 512 MiB of random data: compressing it to qcow2 takes seconds.  Cached."""
-    path = fixture_cache() / "convert-slow-1g-512m-random-v1.raw"
+    path = FIXTURE_CACHE / "convert-slow-1g-512m-random-v1.raw"
     if not path.exists():
+        FIXTURE_CACHE.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(".partial")
         write_pattern(partial, 1 << 30, [(i, 64 * MiB) for i in range(0, 1 << 30, 128 * MiB)], seed=4)
         partial.rename(path)
