@@ -158,6 +158,16 @@ def test_subformats_are_written_as_asked(fmt, subformat, shows, sources, pattern
     assert shows(dst, info(dst, fmt))
 
 
+@pytest.mark.parametrize("fmt, subformat", [("vpc", "fixed"), ("vhdx", "fixed"), ("vdi", "static"), ("vmdk", "monolithicSparse")])
+def test_other_subformats_as_sources(fmt, subformat, pattern, tmp_path):
+    src = make_source(tmp_path, fmt, pattern, subformat)
+    before = sha256(src)
+    result = conv.convert(src, tmp_path / "out.qcow2", "qcow2")
+    assert result.source.format == fmt and result.verified
+    assert compare(pattern, "raw", tmp_path / "out.qcow2", "qcow2") == 0
+    assert sha256(src) == before
+
+
 def test_unknown_subformat_is_a_usage_error(sources, tmp_path):
     with pytest.raises(UsageError, match="no subformat 'sparse'"):
         conv.convert(sources["raw"], tmp_path / "out", "vpc", subformat="sparse")
