@@ -233,17 +233,25 @@ class FormatProbe:
         """oslo's verdict plus ours; for the same violation id our (more precise) message wins."""
         result = _Result()
         oslo_findings: list[tuple[str, str]] = []
-        try:
-            inspector = None
-            if self.inspector is not None:
+        inspector = None
+        if self.inspector is not None:
+            try:
                 inspector = _run_inspector(self.inspector, reader)
                 oslo_findings = self._oslo_verdict(inspector)
+            except _BudgetExceeded as exc:
+                inspector = None
+                oslo_findings = [("absurd-header", f"{self.name}: header points at too much metadata ({exc})")]
+            except Exception as exc:  # noqa: BLE001 - hostile input may trip any error in a third-party parser
+                # oslo could not parse it; our own validation below usually says more precisely why.
+                inspector = None
+                oslo_findings = [("corrupt-header", f"{self.name}: {exc} (oslo.utils format_inspector)")]
+        try:
             self.describe(reader, inspector, result)
         except _BudgetExceeded as exc:
             result.add("absurd-header", f"{self.name} header points at more metadata than a sane image has ({exc})")
         except _Absurd as exc:
             result.add("absurd-header", f"{self.name}: {exc}")
-        except (_Corrupt, oslo.ImageFormatError, struct.error) as exc:
+        except (_Corrupt, struct.error, ValueError, IndexError, KeyError) as exc:
             result.add("corrupt-header", f"{self.name}: {exc}")
         for vid, message in oslo_findings:
             result.add(vid, message)
@@ -267,7 +275,7 @@ def _starts(reader: _Reader, magic: bytes, offset: int = 0) -> bool:
 def _table(entries: int, entry_size: int, what: str) -> int:
     size = entries * entry_size
     if size > MAX_TABLE_BYTES:
-        raise _Absurd(f"{what} of {size} bytes ({entries} entries) exceeds {MAX_TABLE_BYTES >> 20} MiB")
+        raise _Absurd(f"{what}: {size} bytes, more than the {MAX_TABLE_BYTES >> 20} MiB a sane image needs")
     return size
 
 
@@ -324,11 +332,11 @@ class Qcow2(FormatProbe):
         cluster = 1 << cluster_bits
         l2_entries = cluster // 8
         needed_l1 = -(-size // (cluster * l2_entries))
-        _table(needed_l1, 8, f"the L1 table a {size}-byte disk needs")
+        _table(needed_l1, 8, f"L1 table needed for a virtual size of {size} bytes")
         _table(l1_size, 8, "L1 table")
         if l1_size < needed_l1:
             raise _Corrupt(f"L1 table has {l1_size} entries, the virtual size needs {needed_l1}")
-        _table(rt_clusters * cluster, 1, "refcount table")
+        _table(rt_clusters, cluster, "refcount table")
         if nb_snapshots > 65536:
             raise _Absurd(f"{nb_snapshots} snapshots exceeds qemu's limit of 65536")
         for what, offset in (("L1 table", l1_offset), ("refcount table", rt_offset)):
@@ -533,6 +541,8 @@ class Vhdx(FormatProbe):
         return _starts(reader, b"vhdxfile")
 
     def describe(self, reader, inspector, result):
+        if inspector is None:  # oslo could not find the metadata; its finding says why
+            return
         result.virtual_size = inspector.virtual_size
         if result.virtual_size > self.MAX_SIZE or result.virtual_size == 0:
             raise _Absurd(f"virtual size {result.virtual_size} is outside VHDX's 1 B..64 TiB")
