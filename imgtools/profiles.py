@@ -26,9 +26,9 @@ import jsonschema
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from .checks.registry import CHECKS, SIZE_SCHEMA
+from .checks.registry import CHECKS, SIZE_PATTERN, SIZE_SCHEMA
 from .errors import ProfileError
-from .formats import writable_formats
+from .formats import ALIASES, writable_formats
 from .platforms import PLATFORMS
 from .report.model import SEVERITIES, Severity
 
@@ -102,7 +102,7 @@ def profile_schema() -> dict[str, Any]:
             ],
         }
     output = {
-        "format": {"enum": writable_formats()},
+        "format": {"enum": [*writable_formats(), *(a for a, name in ALIASES.items() if name in writable_formats())]},
         "subformat": {"type": "string"},
         "align": SIZE_SCHEMA,
     }
@@ -143,6 +143,13 @@ def _node_at(node: yaml.Node, where) -> yaml.Node:
             break
         node = found
     return node
+
+
+def _explain(error: jsonschema.ValidationError) -> str:
+    """jsonschema's message, except where it would quote a regular expression at the user."""
+    if error.validator == "pattern" and error.validator_value == SIZE_PATTERN:
+        return f"{error.instance!r} is not a size: write e.g. 128GiB, 40GB or a number of bytes"
+    return error.message
 
 
 def _check_keys(path: Path, root: yaml.Node) -> None:
@@ -189,7 +196,7 @@ def _read(path: Path) -> dict[str, Any]:
     error = jsonschema.exceptions.best_match(_VALIDATOR.iter_errors(data))
     if error is not None:
         field = ".".join(str(p) for p in error.absolute_path) or "top level"
-        raise ProfileError(f"{_line(path, _node_at(root, error.absolute_path))}: {field}: {error.message}")
+        raise ProfileError(f"{_line(path, _node_at(root, error.absolute_path))}: {field}: {_explain(error)}")
     return data
 
 

@@ -89,11 +89,12 @@ _UNITS = {
 }
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$")
 
+SIZE_PATTERN = r"^\s*\d+(\.\d+)?\s*([KMGT]i?B?|[kmgt]i?b?|B|b)?\s*$"
 #: JSON schema of a size parameter (read-only by convention).
 SIZE_SCHEMA: dict[str, Any] = {
     "oneOf": [
         {"type": "integer", "minimum": 0},
-        {"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*([KMGT]i?B?|[kmgt]i?b?|B|b)?\s*$"},
+        {"type": "string", "pattern": SIZE_PATTERN},
     ]
 }
 
