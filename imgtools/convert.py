@@ -232,7 +232,12 @@ def _partial_output(dst: Path) -> Iterator[Path]:
 
 
 def _publish(partial: Path, dst: Path, overwrite: bool) -> None:
-    """Move the verified output into place; without ``overwrite`` never replace a file that appeared meanwhile."""
+    """Move the verified output into place; without ``overwrite`` never replace a file that appeared meanwhile.
+
+    The data is synced before the rename and the folder after it, so a crash
+    leaves either the old state or the complete output.
+    """
+    _fsync(partial)
     if overwrite:
         os.replace(partial, dst)
     else:
@@ -246,11 +251,15 @@ def _publish(partial: Path, dst: Path, overwrite: bool) -> None:
             os.replace(partial, dst)  # a file system without hard links
         else:
             partial.unlink()
-    folder = os.open(dst.parent, os.O_RDONLY)
+    _fsync(dst.parent)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
     try:
-        os.fsync(folder)
+        os.fsync(fd)
     finally:
-        os.close(folder)
+        os.close(fd)
 
 
 @contextlib.contextmanager
