@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import bz2
 import lzma
-import re
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -34,7 +33,7 @@ _HEADER = 110            # newc/crc header: 6-byte magic + 13 × 8 hex digits
 _PATH_MAX = 4096
 _MAGICS = (b"070701", b"070702")
 _TRAILER = "TRAILER!!!"
-_NONZERO = re.compile(rb"[^\x00]")
+_ZEROS = bytes(1 << 16)
 
 
 class InitramfsListing(Model):
@@ -133,8 +132,7 @@ class _Cpio:
         self.stopped = False
         while i < end:
             if self.state == "reset":
-                match = _NONZERO.search(data, i)
-                stop = match.start() if match else end
+                stop = _skip_zeros(data, i)
                 self.offset += stop - i
                 i = stop
                 if i == end:
@@ -197,6 +195,17 @@ class _Cpio:
             self.sink.captured = bytes(self._capture)
             self._capture = None
         self.state = "reset"
+
+
+def _skip_zeros(data: bytes, i: int) -> int:
+    """Index of the first non-zero byte at or after ``i``, or ``len(data)``; fast on long runs (bombs)."""
+    while i < len(data) and data[i] == 0:
+        window = data[i:i + len(_ZEROS)]
+        if window == _ZEROS[:len(window)]:
+            i += len(window)
+        else:
+            i += len(window) - len(window.lstrip(b"\0"))
+    return i
 
 
 def _align(n: int) -> int:
