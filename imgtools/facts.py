@@ -184,6 +184,9 @@ class NetInterface(Model):
     config_system: Literal["ifcfg", "netplan", "interfaces", "networkmanager", "networkd", "wicked"]
     method: Literal["dhcp", "static", "manual", "unknown"] = "unknown"
     mac: str | None = None           # MAC pinned by the configuration
+    #: The configuration brings the interface up at boot (ONBOOT, STARTMODE, auto,
+    #: autoconnect); None when the file does not say.
+    onboot: bool | None = None
 
 
 class Network(Model):

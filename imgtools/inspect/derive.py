@@ -177,8 +177,14 @@ def fstab_by_uuid(fstab: list[FstabEntry]) -> bool:
 
 
 def primary_interface_uses_dhcp(linux: LinuxFacts) -> bool:
-    """The first interface with an address method (dhcp or static) uses DHCP; no such interface: False."""
-    primary = next((i for i in linux.network.interfaces if i.name != "lo" and i.method in ("dhcp", "static")), None)
+    """The primary interface uses DHCP; no primary interface: False.
+
+    The primary is the first interface, in the gatherer's order, that has an
+    address method (dhcp or static) and is not explicitly left down at boot
+    (``ONBOOT=no``, ``autoconnect=false``).
+    """
+    primary = next((i for i in linux.network.interfaces
+                    if i.name != "lo" and i.method in ("dhcp", "static") and i.onboot is not False), None)
     return primary is not None and primary.method == "dhcp"
 
 

@@ -169,8 +169,9 @@ def test_fstab_by_uuid(text, expected):
     assert fstab_by_uuid(fstab(text)) is expected
 
 
-def interface(name: str, method: str) -> NetInterface:
-    return NetInterface(name=name, source=f"/etc/sysconfig/network-scripts/ifcfg-{name}", config_system="ifcfg", method=method)
+def interface(name: str, method: str, onboot: bool | None = None) -> NetInterface:
+    return NetInterface(name=name, source=f"/etc/sysconfig/network-scripts/ifcfg-{name}", config_system="ifcfg",
+                        method=method, onboot=onboot)
 
 
 @pytest.mark.parametrize("interfaces, dhcp", [
@@ -179,6 +180,8 @@ def interface(name: str, method: str) -> NetInterface:
     ([interface("lo", "static"), interface("eth0", "dhcp")], True),
     ([interface("eth0", "manual"), interface("bond0", "dhcp")], True),   # a bond slave is not the primary
     ([interface("eth0", "unknown")], False),
+    ([interface("eth0", "dhcp", onboot=False)], False),                  # ONBOOT=no: no network at all
+    ([interface("eth0", "static", onboot=False), interface("eth1", "dhcp", onboot=True)], True),
     ([], False),
 ])
 def test_linux_summary_dhcp(interfaces, dhcp):

@@ -36,7 +36,7 @@ _IFCFG_METHODS = {"dhcp": "dhcp", "dhcp4": "dhcp", "dhcp+autoip": "dhcp", "bootp
 
 
 def parse_ifcfg(path: str, text: str) -> list[NetInterface]:
-    """/etc/sysconfig/network-scripts/ifcfg-X (RHEL) or /etc/sysconfig/network/ifcfg-X (SUSE).
+    """/etc/sysconfig/network-scripts/ifcfg-X (RHEL) or /etc/sysconfig/network/ifcfg-X (SUSE, wicked).
 
     ``BOOTPROTO=none`` or missing with ``IPADDR`` is static (RHEL); SUSE's
     ``static`` likewise; without an address it is manual.  The loopback
@@ -52,7 +52,21 @@ def parse_ifcfg(path: str, text: str) -> list[NetInterface]:
         method = "manual"
     system = "wicked" if "/sysconfig/network/" in path else "ifcfg"
     return [NetInterface(name=name, source=path, config_system=system, method=method,
-                         mac=_mac(values.get("HWADDR") or values.get("MACADDR") or values.get("LLADDR")))]
+                         mac=_mac(values.get("HWADDR") or values.get("MACADDR") or values.get("LLADDR")),
+                         onboot=_ifcfg_onboot(values))]
+
+
+#: SUSE STARTMODE values that bring the interface up at boot.
+_SUSE_STARTS = {"auto", "onboot", "boot", "hotplug", "nfsroot"}
+
+
+def _ifcfg_onboot(values: dict[str, str]) -> bool | None:
+    """RHEL ``ONBOOT`` (a minimal install leaves ``no``), SUSE ``STARTMODE``."""
+    if "ONBOOT" in values:
+        return _truthy(values["ONBOOT"])
+    if "STARTMODE" in values:
+        return values["STARTMODE"].strip().lower() in _SUSE_STARTS
+    return None
 
 
 # -- Debian /etc/network/interfaces --
@@ -71,8 +85,14 @@ def interfaces_includes(text: str) -> list[str]:
 
 
 def parse_interfaces(path: str, text: str) -> list[NetInterface]:
-    """``iface X inet dhcp|static|manual`` stanzas (loopback skipped) with their ``hwaddress``."""
+    """``iface X inet dhcp|static|manual`` stanzas (loopback skipped) with their ``hwaddress``.
+
+    ``onboot`` is true for interfaces named on an ``auto`` or
+    ``allow-hotplug`` line of the same file; otherwise unknown, since such a
+    line may sit in another included file.
+    """
     interfaces: list[NetInterface] = []
+    started: set[str] = set()
     current: NetInterface | None = None
     for raw in text.splitlines():
         words = raw.split("#", 1)[0].split()
@@ -85,10 +105,15 @@ def parse_interfaces(path: str, text: str) -> list[NetInterface]:
             current = NetInterface(name=words[1], source=path, config_system="interfaces",
                                    method=_INTERFACES_METHODS.get(words[3], "unknown"))
             interfaces.append(current)
-        elif words[0] in ("auto", "allow-hotplug", "source", "source-directory", "mapping") or words[0].startswith("allow-"):
+        elif words[0] in ("auto", "allow-auto", "allow-hotplug"):
+            started.update(words[1:])
+            current = None
+        elif words[0] in ("source", "source-directory", "mapping") or words[0].startswith("allow-"):
             current = None
         elif current is not None and words[0] == "hwaddress" and len(words) >= 2:
             current.mac = _mac(words[-1])
+    for interface in interfaces:
+        interface.onboot = True if interface.name in started else None
     return interfaces
 
 
@@ -126,7 +151,7 @@ def parse_netplan(path: str, text: str) -> list[NetInterface]:
             interfaces.append(NetInterface(
                 name=str(settings.get("set-name") or match.get("name") or key), source=path,
                 config_system="netplan", method=method,
-                mac=_mac(match.get("macaddress") or settings.get("macaddress")),
+                mac=_mac(match.get("macaddress") or settings.get("macaddress")), onboot=True,
             ))
     return interfaces
 
@@ -154,7 +179,8 @@ def parse_nm_keyfile(path: str, text: str) -> list[NetInterface]:
     A file without a ``[connection]`` section is one NetworkManager ignores.
 
     ``[ipv4] method=auto`` is DHCP (NetworkManager's default when absent),
-    ``manual`` static; ``[ethernet] mac-address`` pins the MAC.
+    ``manual`` static; ``[ethernet] mac-address`` pins the MAC;
+    ``autoconnect=false`` leaves it down at boot.
     """
     parser = _ini(text, strict_keys=False)
     kind = parser.get("connection", "type", fallback="ethernet")
@@ -164,7 +190,9 @@ def parse_nm_keyfile(path: str, text: str) -> list[NetInterface]:
         "connection", "id", fallback=PurePosixPath(path).stem)
     method = _NM_METHODS.get(parser.get("ipv4", "method", fallback="auto").strip(), "unknown")
     mac = parser.get("ethernet", "mac-address", fallback=None) or parser.get("802-3-ethernet", "mac-address", fallback=None)
-    return [NetInterface(name=name, source=path, config_system="networkmanager", method=method, mac=_mac(mac))]
+    onboot = _truthy(parser.get("connection", "autoconnect", fallback="true"))
+    return [NetInterface(name=name, source=path, config_system="networkmanager", method=method, mac=_mac(mac),
+                         onboot=onboot)]
 
 
 # -- systemd-networkd --
@@ -190,4 +218,4 @@ def parse_networkd(path: str, text: str) -> list[NetInterface]:
     else:
         method = "manual"
     return [NetInterface(name=name, source=path, config_system="networkd", method=method,
-                         mac=_mac(mac.split()[0]) if mac and mac.split() else None)]
+                         mac=_mac(mac.split()[0]) if mac and mac.split() else None, onboot=True)]

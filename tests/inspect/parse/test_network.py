@@ -54,6 +54,19 @@ def test_ifcfg(path, text, name, system, method, mac):
     assert interface.source == path
 
 
+@pytest.mark.parametrize("text, onboot", [
+    (RHEL_7_DHCP, True),
+    ("DEVICE=eth0\nBOOTPROTO=dhcp\nONBOOT=no\n", False),       # CentOS 7 minimal install default
+    (SLES_15_DHCP, True),
+    ("BOOTPROTO='dhcp'\nSTARTMODE='manual'\n", False),
+    ("BOOTPROTO='dhcp'\nSTARTMODE='hotplug'\n", True),
+    ("BOOTPROTO=dhcp\n", None),
+])
+def test_ifcfg_onboot(text, onboot):
+    (interface,) = parse_ifcfg("/etc/sysconfig/network-scripts/ifcfg-eth0", text)
+    assert interface.onboot is onboot
+
+
 def test_ifcfg_loopback_is_skipped():
     assert parse_ifcfg("/etc/sysconfig/network-scripts/ifcfg-lo", "DEVICE=lo\nIPADDR=127.0.0.1\n") == []
 
@@ -88,6 +101,7 @@ def test_debian_interfaces():
     assert [(i.name, i.method, i.mac) for i in interfaces] == [
         ("eth0", "dhcp", "00:0c:29:12:34:56"), ("ens4", "static", None), ("bond0", "manual", None)]
     assert all(i.config_system == "interfaces" for i in interfaces)
+    assert [i.onboot for i in interfaces] == [True, True, None]  # bond0 may be started from another file
 
 
 def test_debian_interfaces_includes():
@@ -177,6 +191,9 @@ def test_nm_keyfile_dhcp_with_mac():
     (interface,) = parse_nm_keyfile("/etc/NetworkManager/system-connections/eth0.nmconnection", RHEL_9_KEYFILE)
     assert (interface.name, interface.method, interface.mac, interface.config_system) == (
         "eth0", "dhcp", "52:54:00:12:34:56", "networkmanager")
+    assert interface.onboot is True
+    (interface,) = parse_nm_keyfile("/x/eth0.nmconnection", RHEL_9_KEYFILE.replace("type=ethernet", "type=ethernet\nautoconnect=false"))
+    assert interface.onboot is False
 
 
 def test_nm_keyfile_static_named_by_id():
