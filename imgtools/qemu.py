@@ -13,6 +13,7 @@ translation.  Rules that hold for every call:
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import re
@@ -53,6 +54,24 @@ INSPECT_LIMITS = ResourceLimits(address_space=1 << 30, cpu_seconds=30)
 STREAM_LIMITS = ResourceLimits(address_space=4 << 30, cpu_seconds=None)
 
 INSPECT_TIMEOUT = 120.0
+
+_PR_SET_PDEATHSIG = 1
+_prctl = ctypes.CDLL(None, use_errno=True).prctl  # resolved here, not in the forked child
+
+
+def _child_setup(limits: ResourceLimits | None) -> Callable[[], None]:
+    """Runs in the child before exec: die with imgtools, then apply the limits.
+
+    The child has its own session, so without the death signal a SIGKILLed
+    imgtools (a batch supervisor's timeout) would leave qemu-img running.
+    """
+
+    def setup() -> None:
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if limits:
+            limits.apply()
+
+    return setup
 
 
 @dataclass(frozen=True)
@@ -172,7 +191,7 @@ def run(
             stderr=subprocess.PIPE,
             env=env,
             start_new_session=True,
-            preexec_fn=limits.apply if limits else None,
+            preexec_fn=_child_setup(limits),
         )
     except FileNotFoundError:
         raise ToolMissingError(f"{argv[0]} not found: install qemu-utils") from None

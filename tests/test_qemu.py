@@ -7,6 +7,8 @@ import re
 import shutil
 import signal
 import stat
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -187,3 +189,22 @@ def test_interrupt_kills_the_child(fake_qemu_img, tmp_path):
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
     assert not _alive(int(pidfile.read_text()))
+
+
+def test_child_dies_when_imgtools_is_killed(fake_qemu_img, tmp_path):
+    """SIGKILL on imgtools (no cleanup possible) still stops qemu-img, which runs in its own session."""
+    pidfile = tmp_path / "pid"
+    script = fake_qemu_img(f"echo $$ > {pidfile}; exec sleep 60")
+    parent = subprocess.Popen(
+        [sys.executable, "-c", f"from imgtools import qemu; qemu.run([{script!r}, 'convert'], timeout=None)"]
+    )
+    deadline = time.monotonic() + 20
+    while not pidfile.exists() or not pidfile.read_text().strip():
+        assert time.monotonic() < deadline and parent.poll() is None
+        time.sleep(0.02)
+    child = int(pidfile.read_text())
+    parent.kill()
+    parent.wait()
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not _alive(child)
