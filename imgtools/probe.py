@@ -750,16 +750,18 @@ def probe(path: str | os.PathLike, format_hint: str | None = None) -> ImageFacts
 
 
 def _open(path: str) -> int:
+    """Open read-only; only a regular file is an image (a FIFO or device could block or never end)."""
     try:
-        if not stat.S_ISREG(os.stat(path).st_mode):
+        mode = os.stat(path).st_mode
+        if stat.S_ISDIR(mode):
+            raise ImageAccessError(f"{path} is a directory; give the path of an image file")
+        if not stat.S_ISREG(mode):
             raise ImageAccessError(f"{path} is not a regular file; give the path of an image file")
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
     except FileNotFoundError:
         raise ImageAccessError(f"{path}: no such file; check the path") from None
     except PermissionError:
         raise ImageAccessError(f"{path}: permission denied; run as a user who can read it") from None
-    except IsADirectoryError:
-        raise ImageAccessError(f"{path} is a directory; give the path of an image file") from None
     except OSError as exc:
         raise ImageAccessError(f"{path}: cannot read ({exc.strerror}); check the path") from None
     if not stat.S_ISREG(os.fstat(fd).st_mode):

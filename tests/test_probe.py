@@ -37,7 +37,14 @@ def create(path: Path, fmt: str, *options: str, size: str = "64M", extra: tuple[
     argv = ["create", "-q", "-f", fmt, *extra]
     if options:
         argv += ["-o", ",".join(options)]
-    qemu_img(*argv, str(path), size)
+    for attempt in range(5):
+        try:
+            qemu_img(*argv, str(path), size)
+            return path
+        except subprocess.CalledProcessError as exc:
+            # qemu's PBKDF benchmark (LUKS key slots) fails at random on a busy machine.
+            if "accurate CPU usage" not in exc.stderr or attempt == 4:
+                raise
     return path
 
 
