@@ -68,15 +68,23 @@ class _Input:
         self._pushed = data + self._pushed
         self.offset -= len(data)
 
-    def peek(self, size: int) -> bytes:
-        data = b""
-        while len(data) < size:
+    def take(self, size: int) -> bytes:
+        """Exactly ``size`` bytes, fewer only at the end of the stream."""
+        parts, have = [], 0
+        while have < size:
             chunk = self.read()
             if not chunk:
                 break
-            data += chunk
-        self.unread(data)
+            parts.append(chunk)
+            have += len(chunk)
+        data = b"".join(parts)
+        self.unread(data[size:])
         return data[:size]
+
+    def peek(self, size: int) -> bytes:
+        data = self.take(size)
+        self.unread(data)
+        return data
 
 
 # -- cpio --
@@ -240,7 +248,7 @@ class _Zlib:
 
 
 class _Zstd:
-    """zstandard cannot cap output per call; feed it small slices so one call yields at most ~64 MiB."""
+    """zstandard cannot cap output per call: feed it small slices, so one call yields at most ~64 MiB."""
 
     _SLICE = 2048
 
@@ -261,18 +269,23 @@ class _Zstd:
     unused_data = property(lambda self: self._d.unused_data + self._pending[self._at:])
 
 
-def _stream(make: Callable[[], _Decompressor]) -> Callable[[_Input], Iterator[bytes]]:
+def _stream(make: Callable[[], _Decompressor], frames: bytes | None = None) -> Callable[[_Input], Iterator[bytes]]:
+    """A decompressor of one segment; with ``frames``, directly following frames with that magic continue it."""
     def run(inp: _Input) -> Iterator[bytes]:
-        decompressor = make()
-        while not decompressor.eof:
-            chunk = inp.read() if decompressor.needs_input else b""
-            if decompressor.needs_input and not chunk:
-                raise _Corrupt("truncated compressed segment")
-            yield decompressor.decompress(chunk, _OUT)
-        inp.unread(decompressor.unused_data)
+        while True:
+            decompressor = make()
+            while not decompressor.eof:
+                chunk = inp.read() if decompressor.needs_input else b""
+                if decompressor.needs_input and not chunk:
+                    raise _Corrupt("truncated compressed segment")
+                yield decompressor.decompress(chunk, _OUT)
+            inp.unread(decompressor.unused_data)
+            if frames is None or inp.peek(len(frames)) != frames:
+                return
     return run
 
 
+_ZSTD = b"\x28\xb5\x2f\xfd"
 _LZ4_LEGACY = b"\x02\x21\x4c\x18"
 _LZ4_BLOCK = 8 << 20
 _LZ4_BOUND = _LZ4_BLOCK + _LZ4_BLOCK // 255 + 16
@@ -284,33 +297,22 @@ def _lz4_legacy(inp: _Input) -> Iterator[bytes]:
     The stream ends at end of input, at a zero size, or at a size no block
     can have (the next segment starts there); a repeated magic is skipped.
     """
-    _take(inp, 4)
+    inp.take(4)
     while True:
         head = inp.peek(4)
         if len(head) < 4:
             return
         if head == _LZ4_LEGACY:
-            _take(inp, 4)
+            inp.take(4)
             continue
         size = int.from_bytes(head, "little")
         if size == 0 or size > _LZ4_BOUND:
             return
-        _take(inp, 4)
-        block = _take(inp, size)
+        inp.take(4)
+        block = inp.take(size)
         if len(block) < size:
             raise _Corrupt("truncated lz4 block")
         yield lz4.block.decompress(block, uncompressed_size=_LZ4_BLOCK)
-
-
-def _take(inp: _Input, size: int) -> bytes:
-    data = b""
-    while len(data) < size:
-        chunk = inp.read()
-        if not chunk:
-            break
-        data += chunk
-    inp.unread(data[size:])
-    return data[:size]
 
 
 @dataclass(frozen=True)
@@ -326,7 +328,7 @@ CODECS = (
     _Codec("bzip2", b"BZh", _stream(bz2.BZ2Decompressor)),
     _Codec("lzma", b"\x5d\x00\x00", _stream(lambda: lzma.LZMADecompressor(lzma.FORMAT_ALONE))),
     _Codec("xz", b"\xfd7zXZ\x00", _stream(lambda: lzma.LZMADecompressor(lzma.FORMAT_XZ))),
-    _Codec("zstd", b"\x28\xb5\x2f\xfd", _stream(_Zstd)),
+    _Codec("zstd", _ZSTD, _stream(_Zstd, frames=_ZSTD)),   # pzstd writes one frame per thread
     _Codec("lz4", _LZ4_LEGACY, _lz4_legacy),
 )
 

@@ -123,6 +123,13 @@ def test_segments_with_zero_padding_and_several_archives_per_segment(trees):
     assert result.members[-2:] == ["extra/one", "extra/two"]
 
 
+def test_zstd_frames_splitting_a_member_form_one_segment(trees):
+    archive = gnu_cpio(trees["main"])
+    half = len(archive) // 2 + 1                      # the cut falls inside a member
+    result = listing(compress("zstd", archive[:half]) + compress("zstd", archive[half:]))
+    assert result.compression == ["zstd"] and result.complete and MODULE in result.members
+
+
 def test_lz4_legacy_with_several_blocks():
     big = newc({"big.bin": bytes(range(251)) * ((10 << 20) // 251), "after": b"a"})  # 10 MiB: two 8 MiB blocks
     data = compress("lz4", big)
