@@ -52,7 +52,7 @@ def _modules_ready(facts: Facts, params: Mapping[str, Any]) -> Outcome:
 
 
 def module_check(*, id: str, slug: str, title: str, severity: str, rationale: str, docs: str,
-                 conf: str, initramfs: list[str], installed: list[str], windows: str) -> Check:
+                 conf: str, initramfs: list[str], installed: list[str]) -> Check:
     """A check that a set of kernel modules is ready, with the per-family initramfs fix."""
     return Check(
         id=id,
@@ -61,7 +61,7 @@ def module_check(*, id: str, slug: str, title: str, severity: str, rationale: st
         default_severity=severity,
         applies_to="linux",
         rationale=rationale,
-        remediation=initramfs_fix(initramfs + installed, conf) | {"windows": windows},
+        remediation=initramfs_fix(initramfs + installed, conf),
         docs=docs,
         evaluate=_modules_ready,
         params={
@@ -102,8 +102,6 @@ CHECKS = (
         conf="virtio",
         initramfs=["virtio_blk", "virtio_scsi", "virtio_pci"],
         installed=["virtio_net"],
-        windows="Install the virtio-win drivers (viostor, vioscsi, netkvm) from virtio-win.iso: "
-        "pnputil /add-driver E:\\viostor\\<os>\\amd64\\viostor.inf /install (and vioscsi, NetKVM).",
     ),
     module_check(
         id="IMG-DRV-002",
@@ -116,7 +114,6 @@ CHECKS = (
         conf="xen",
         initramfs=["xen_blkfront"],
         installed=["xen_netfront"],
-        windows="Install the Xen PV drivers for Windows (Huawei UVP VMTools or the xenbus/xenvbd/xennet drivers).",
     ),
     module_check(
         id="IMG-DRV-003",
@@ -129,7 +126,6 @@ CHECKS = (
         conf="hyperv",
         initramfs=["hv_vmbus", "hv_storvsc", "hv_netvsc"],
         installed=[],
-        windows="Windows has the Hyper-V drivers in-box; nothing to install.",
     ),
     Check(
         id="IMG-DRV-004",
