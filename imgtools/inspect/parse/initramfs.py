@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bz2
 import lzma
+import re
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ _PATH_MAX = 4096
 _MAGICS = (b"070701", b"070702")
 _TRAILER = "TRAILER!!!"
 _ZEROS = bytes(1 << 16)
+_HEX_FIELDS = re.compile(rb"[0-9A-Fa-f]{%d}" % (_HEADER - 6))
 
 
 class InitramfsListing(Model):
@@ -176,10 +178,9 @@ class _Cpio:
             header = bytes(self._pending)
             if header[:6] not in _MAGICS:
                 raise _Corrupt("no cpio magic")
-            try:
-                fields = [int(header[6 + 8 * k: 14 + 8 * k], 16) for k in range(13)]
-            except ValueError:
-                raise _Corrupt("bad cpio header") from None
+            if not _HEX_FIELDS.fullmatch(header, 6):   # int() alone would accept signs, spaces, underscores
+                raise _Corrupt("bad cpio header")
+            fields = [int(header[6 + 8 * k: 14 + 8 * k], 16) for k in range(13)]
             self._filesize, self._namesize = fields[6], fields[11]
             if not 0 < self._namesize <= _PATH_MAX:
                 raise _Corrupt("bad cpio name size")
