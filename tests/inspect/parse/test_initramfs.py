@@ -275,3 +275,16 @@ def test_random_corruption_never_raises(trees, tool):
         result = listing(bytes(data), max_output=8 << 20)
         assert isinstance(result.complete, bool)
         assert len(result.members) < 1000
+
+
+def test_real_initramfs_tools_image_of_this_host():
+    """The initrd Debian's initramfs-tools built for the appliance kernel (set-up installs linux-image)."""
+    images = sorted(Path("/boot").glob("initrd.img-*"))
+    if not images:
+        pytest.skip("no initramfs-tools image in /boot")
+    with open(images[-1], "rb") as stream:
+        result = list_initramfs(stream)
+    version = images[-1].name.removeprefix("initrd.img-")
+    assert result.complete
+    assert result.compression and result.compression[-1] in ("zstd", "gzip", "xz", "lz4")
+    assert any(m.startswith(f"usr/lib/modules/{version}/kernel/") and m.endswith(".ko") for m in result.members)
