@@ -26,7 +26,8 @@ def render_html(summary: dict[str, Any], results: list[ImageResult]) -> str:
                 "seconds": round(r.seconds, 1), "failed": len(r.failed_findings()),
                 "top": [f["id"] for f in r.failed_findings()[:3]],
                 "findings": [
-                    {key: f.get(key) for key in ("id", "title", "severity", "status", "message", "remediation")}
+                    {**{key: f.get(key) for key in ("id", "title", "severity", "status", "message", "remediation")},
+                     "failed": f in r.failed_findings()}
                     for f in r.findings
                 ],
             }
@@ -111,8 +112,8 @@ table{border-collapse:collapse;width:100%;background:#fff;box-shadow:0 1px 2px #
 th,td{padding:6px 8px;border-bottom:1px solid #e0e0e0;text-align:left;vertical-align:top}
 th{background:#eceff1;cursor:pointer;user-select:none;white-space:nowrap;position:sticky;top:0}
 th[aria-sort=ascending]::after{content:" ▲"}th[aria-sort=descending]::after{content:" ▼"}
-td.name{font-weight:600;word-break:break-all}
-.sub{font:12px ui-monospace,monospace;font-weight:400;color:#546e7a;word-break:break-all}
+td.name{font-weight:600;min-width:9em;overflow-wrap:anywhere}
+.sub{font-size:12px;font-weight:400;color:#546e7a;overflow-wrap:anywhere}
 .verdict,.status{font-weight:600;text-transform:uppercase;font-size:12px}
 .v-pass{color:#2e7d32}.v-fail{color:#c62828}.v-error{color:#ef6c00}
 .s-fail,.s-error{color:#c62828}.s-waived{color:#6a1b9a}.s-skip{color:#757575}.s-pass{color:#2e7d32}
@@ -203,7 +204,7 @@ _SCRIPT = r"""
             [f.status, "status s-" + f.status], [f.message || ""], [f.status === "fail" || f.status === "error" ? row.remedy : "", "", true]];
   }, [
     {id: "findings-status", accept: function (row, v) {
-      return v === "failed" ? (row.f.status === "fail" || row.f.status === "error") : row.f.status === v; }},
+      return v === "failed" ? row.f.failed : row.f.status === v; }},
     {id: "findings-severity", accept: function (row, v) { return row.f.severity === v; }}
   ]);
   document.body.setAttribute("data-rendered", "yes");
@@ -231,7 +232,8 @@ _PAGE = """<!DOCTYPE html>
 <th>Reason</th><th>Time</th></tr></thead><tbody></tbody></table>
 <h2>Checks by image</h2>
 <div class="controls"><input id="findings-search" type="search" placeholder="Filter checks: image, check id, message…">
-<select id="findings-status"><option value="failed" selected>failed</option><option value="">every status</option>
+<select id="findings-status"><option value="failed" selected>failed (warning and above)</option>
+<option value="">every status</option><option value="fail">fail (with info notes)</option><option value="error">error</option>
 <option value="pass">pass</option><option value="waived">waived</option><option value="skip">skip</option></select>
 <select id="findings-severity"><option value="">every severity</option><option value="error">error</option>
 <option value="warning">warning</option><option value="info">info</option></select>

@@ -107,9 +107,16 @@ class ImageResult(Model):
         return list((self.report or {}).get("findings") or [])
 
     def failed_findings(self) -> list[dict[str, Any]]:
-        """Findings that did not pass, the most severe first."""
-        failed = [f for f in self.findings if f.get("status") in FAILING]
-        return sorted(failed, key=lambda f: -SEVERITY_RANK.get(f.get("severity", "info"), 0))
+        """Failures worth acting on, the most severe first: warnings and errors, and infos at ``--fail-on info``.
+
+        Info-level "failures" are notes (e.g. which IMS operations an image
+        qualifies for); listing them as failures would bury the real ones.
+        """
+        fail_on = (self.report or {}).get("fail_on", "error")
+        threshold = min(SEVERITY_RANK[fail_on], SEVERITY_RANK["warning"])
+        failed = [f for f in self.findings
+                  if f.get("status") in FAILING and SEVERITY_RANK.get(f.get("severity"), 0) >= threshold]
+        return sorted(failed, key=lambda f: -SEVERITY_RANK[f["severity"]])
 
 
 # -- actions: what a job does once the file is known to exist --

@@ -13,8 +13,6 @@ Every file is written to a temporary name and renamed, so none is ever half-writ
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
@@ -22,9 +20,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .html import render_html
+from ..cli.output import write_atomically
 from ..errors import ImgtoolsError
 from ..report.model import FAILING, SEVERITY_RANK
+from .html import render_html
 from .jobs import FileIdentity, ImageJob, ImageResult
 
 #: How many failures per image the summary calls its top failures.
@@ -33,23 +32,12 @@ TOP_FAILURES = 3
 TIMING_KEYS = ("started_at", "seconds", "executor")
 
 
-def write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
 def result_path(outdir: Path, name: str) -> Path:
     return outdir / f"{name}.json"
 
 
 def write_result(outdir: Path, result: ImageResult) -> None:
-    write_atomic(result_path(outdir, result.name), result.model_dump_json(indent=2) + "\n")
+    write_atomically(result_path(outdir, result.name), result.model_dump_json(indent=2) + "\n")
 
 
 def cached_result(outdir: Path, job: ImageJob) -> ImageResult | None:
@@ -157,7 +145,7 @@ def junit_xml(results: list[ImageResult], fail_on: str) -> str:
 def write_reports(outdir: Path, results: list[ImageResult], *, fail_on: str, **meta: Any) -> dict[str, Any]:
     """Write summary.json, junit.xml and report.html; return the summary."""
     summary = summarize(results, fail_on=fail_on, **meta)
-    write_atomic(outdir / "summary.json", json.dumps(summary, indent=2) + "\n")
-    write_atomic(outdir / "junit.xml", junit_xml(results, fail_on))
-    write_atomic(outdir / "report.html", render_html(summary, results))
+    write_atomically(outdir / "summary.json", json.dumps(summary, indent=2) + "\n")
+    write_atomically(outdir / "junit.xml", junit_xml(results, fail_on))
+    write_atomically(outdir / "report.html", render_html(summary, results))
     return summary

@@ -32,6 +32,7 @@ def fleet_run(fleet, tmp_path_factory):
     return proc, outdir, time.monotonic() - started
 
 
+@pytest.mark.appliance
 def test_every_image_gets_its_row_and_the_batch_finishes(fleet_run):
     proc, outdir, _ = fleet_run
     assert proc.returncode == 1, proc.stderr
@@ -58,6 +59,7 @@ def test_every_image_gets_its_row_and_the_batch_finishes(fleet_run):
         assert result["verdict"] == rows[name]["verdict"]
 
 
+@pytest.mark.appliance
 def test_junit_has_one_suite_per_image(fleet_run):
     _, outdir, _ = fleet_run
     root = ET.parse(outdir / "junit.xml").getroot()
@@ -67,6 +69,7 @@ def test_junit_has_one_suite_per_image(fleet_run):
     assert int(suites["good.qcow2"].get("tests")) > 1  # one testcase per check
 
 
+@pytest.mark.appliance
 def test_report_html_shows_every_image_in_chromium(fleet_run, tmp_path):
     _, outdir, _ = fleet_run
     dom, console = open_page(outdir / "report.html", tmp_path / "chromium")
@@ -76,6 +79,7 @@ def test_report_html_shows_every_image_in_chromium(fleet_run, tmp_path):
         assert f'data-image="{name}"' in dom
 
 
+@pytest.mark.appliance
 def test_resume_skips_what_still_holds(fleet, fleet_run, tmp_path):
     _, outdir, seconds = fleet_run
     rerun = tmp_path / "out"
@@ -95,6 +99,7 @@ def test_resume_skips_what_still_holds(fleet, fleet_run, tmp_path):
     assert json.loads((rerun / "summary.json").read_text())["resumed"] == 0
 
 
+@pytest.mark.appliance
 def test_a_worker_killed_mid_run_is_reported_and_the_batch_completes(fleet, tmp_path):
     manifest = load_manifest(fleet, retries=0)
     killed = []
@@ -122,6 +127,7 @@ def test_images_past_the_timeout_are_stopped_and_reported(fleet, tmp_path, capsy
     assert "5 images: 0 passed, 0 failed, 5 errors" in out
 
 
+@pytest.mark.appliance
 def test_ctrl_c_stops_the_workers_and_writes_the_partial_summary(fleet, tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "imgtools.cli.main", "batch", str(fleet), "-o", str(tmp_path),
                              "-j", "1", "--timeout", "600"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -157,3 +163,22 @@ def test_a_bad_manifest_is_one_line_and_exit_2(tmp_path, capsys, text, words):
 def test_a_bad_executor_is_a_usage_error(fleet, tmp_path, capsys):
     assert main(["batch", str(fleet), "--executor", "slurm://x", "-o", str(tmp_path)]) == 2
     assert "unknown executor" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+@pytest.mark.appliance
+def test_guest_images_get_the_verdicts_of_their_drivers(tmp_path):
+    guests = pytest.importorskip("fixtures.guests")
+    images = guests.build(["debian-virtio", "ubuntu-novirtio"])
+    manifest = tmp_path / "guests.yaml"
+    manifest.write_text("profile: huaweicloud\nimages:\n" + "".join(f"  - {p}\n" for p in images.values()))
+    main(["batch", str(manifest), "-o", str(tmp_path / "out"), "-j", "2", "--json"])
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    rows = {Path(image["path"]).name.split("-")[0]: image for image in summary["images"]}
+    assert {row["verdict"] for row in rows.values()} <= {"pass", "fail"}, rows
+    failed = {name: {f["id"] for f in row["findings"]} for name, row in rows.items()}
+    assert "IMG-DRV-001" in failed["ubuntu"]  # no virtio in its initramfs
+    assert "IMG-DRV-001" not in failed["debian"]
+    ubuntu = json.loads((tmp_path / "out" / f"{rows['ubuntu']['name']}.json").read_text())
+    virtio = next(f for f in ubuntu["report"]["findings"] if f["id"] == "IMG-DRV-001")
+    assert "update-initramfs" in virtio["remediation"]  # the fix of its own family

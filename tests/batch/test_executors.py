@@ -12,7 +12,6 @@ from imgtools.batch.executors import DaskExecutor, LocalExecutor, default_worker
 from imgtools.batch.report import TIMING_KEYS
 from imgtools.cli.main import main
 from imgtools.errors import EnvironmentProblem, UsageError
-from tests.batch.conftest import write_fleet
 
 
 def test_default_workers_fit_cpus_and_memory(monkeypatch):
@@ -58,9 +57,10 @@ def comparable(summary: dict) -> dict:
     return {**{k: v for k, v in summary.items() if k not in TIMING_KEYS}, "images": images}
 
 
-def test_dask_cluster_gives_the_same_summary_as_local(tmp_path):
+@pytest.mark.appliance
+def test_dask_cluster_gives_the_same_summary_as_local(fleet, tmp_path):
     distributed = pytest.importorskip("distributed")
-    manifest = write_fleet(tmp_path / "fleet")
+    manifest = fleet
     assert main(["batch", str(manifest), "-j", "2", "-o", str(tmp_path / "local"), "--json"]) == 1
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                                   dashboard_address=None) as cluster:

@@ -25,7 +25,8 @@ def result(name, verdict, findings=None, reason=None):
 def fleet() -> list[ImageResult]:
     return [
         result("ok.qcow2", "pass", [finding("IMG-A", "pass"), finding("IMG-W", "fail", "warning"),
-                                    finding("IMG-S", "skip"), finding("IMG-V", "waived")]),
+                                    finding("IMG-S", "skip"), finding("IMG-V", "waived"),
+                                    finding("IMG-I", "fail", "info")]),  # a note, not a failure
         result("bad.vmdk", "fail", [finding("IMG-W", "fail", "warning"), finding("IMG-A", "fail"),
                                     finding("IMG-B", "error")]),
         result("worse.vhd", "fail", [finding("IMG-A", "fail"), finding("IMG-B", "pass")]),
@@ -49,7 +50,7 @@ def test_summary_contract_and_fleet_counts():
     # failed findings, the most severe first, each with its id
     assert [f["id"] for f in bad["findings"]] == ["IMG-A", "IMG-B", "IMG-W"]
     assert bad["top_failures"] == ["IMG-A", "IMG-B", "IMG-W"]
-    assert by_name["ok.qcow2"]["findings"] == [by_name["ok.qcow2"]["findings"][0]]  # only the failed warning
+    assert [f["id"] for f in by_name["ok.qcow2"]["findings"]] == ["IMG-W"]  # the warning; the info is a note
     assert by_name["gone.raw"] == {**by_name["gone.raw"], "verdict": "error", "reason": "/images/gone.raw: no such file",
                                    "findings": []}
 
@@ -65,7 +66,7 @@ def test_junit_has_a_suite_per_image_and_a_case_per_check():
     assert cases["IMG-B title of IMG-B"].find("error") is not None
     assert cases["IMG-W title of IMG-W"].find("failure") is None  # a warning does not fail at --fail-on error
     ok = suites["ok.qcow2"]
-    assert (ok.get("tests"), ok.get("failures"), ok.get("skipped")) == ("4", "0", "2")
+    assert (ok.get("tests"), ok.get("failures"), ok.get("skipped")) == ("5", "0", "2")
     gone = suites["gone.raw"]
     assert gone.find("testcase/error").get("message") == "/images/gone.raw: no such file"
     assert root.get("tests") == str(sum(int(s.get("tests")) for s in suites.values()))
