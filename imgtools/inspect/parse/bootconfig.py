@@ -116,6 +116,12 @@ def _split_cmdline(cmdline: str) -> list[str]:
     return words
 
 
+def _key_rest(line: str) -> tuple[str, str]:
+    """``KEY  rest of line`` split at the first run of blanks (spaces or tabs)."""
+    parts = line.split(None, 1)
+    return (parts[0], parts[1].strip()) if len(parts) == 2 else ((parts[0], "") if parts else ("", ""))
+
+
 def _with_default_version(entries: list[BootEntry], index: int | None) -> BootConfig:
     config = BootConfig(entries=entries, default_index=index if entries else None)
     entry = config.default_entry
@@ -274,7 +280,10 @@ def parse_default_grub(text: str) -> dict[str, str]:
 # -- syslinux / extlinux --
 
 def parse_extlinux(text: str) -> BootConfig:
-    """extlinux.conf / syslinux.cfg (Alpine): ``DEFAULT`` names a label; else ``MENU DEFAULT``; else the first."""
+    """extlinux.conf / syslinux.cfg (Alpine): ``DEFAULT`` names a label; else ``MENU DEFAULT``; else the first.
+
+    ``INCLUDE`` files are not followed here: see :func:`extlinux_includes`.
+    """
     entries: list[BootEntry] = []
     default_label: str | None = None
     menu_default: int | None = None
@@ -282,8 +291,8 @@ def parse_extlinux(text: str) -> BootConfig:
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
-        key, _, rest = line.partition(" ")
-        key, rest = key.upper(), rest.strip()
+        key, rest = _key_rest(line)
+        key = key.upper()
         if key == "LABEL":
             entries.append(BootEntry(title=rest, id=rest, position=str(len(entries))))
         elif key == "DEFAULT" and not entries:
@@ -296,16 +305,30 @@ def parse_extlinux(text: str) -> BootConfig:
             entries[-1].initrd = rest.split(",")[-1].strip()
         elif key == "APPEND":
             entries[-1].cmdline = rest
+            if entries[-1].initrd is None and "initrd" in kernel_args(rest):   # old style: APPEND initrd=…
+                entries[-1].initrd = kernel_args(rest)["initrd"][-1].split(",")[-1]
         elif key == "MENU":
-            sub, _, value = rest.partition(" ")
-            if sub.upper() == "LABEL" and value.strip():
-                entries[-1].title = value.strip()
+            sub, value = _key_rest(rest)
+            if sub.upper() == "LABEL" and value:
+                entries[-1].title = value
             elif sub.upper() == "DEFAULT":
                 menu_default = len(entries) - 1
     index = next((i for i, e in enumerate(entries) if e.id == default_label), None)
     if index is None:
         index = menu_default if menu_default is not None else 0
     return _with_default_version(entries, index)
+
+
+def extlinux_includes(text: str) -> list[str]:
+    """``INCLUDE``/``MENU INCLUDE`` file names, for the caller to append before parsing (Debian's linux.cfg)."""
+    found = []
+    for raw in text.splitlines():
+        key, rest = _key_rest(raw.strip())
+        if key.upper() == "MENU":
+            key, rest = _key_rest(rest)
+        if key.upper() == "INCLUDE" and rest:
+            found.append(rest.split()[0])
+    return found
 
 
 # -- Boot Loader Specification (systemd-boot, grub2 blscfg on RHEL 8+) --
@@ -323,8 +346,8 @@ def parse_loader_entry(text: str, entry_id: str | None = None, variables: dict[s
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
-        key, _, value = line.partition(" ")
-        values.setdefault(key, []).append(value.strip())
+        key, value = _key_rest(line)
+        values.setdefault(key, []).append(value)
     expand = _expander(variables or {})
     options = expand(" ".join(values.get("options", [])))
     initrds = [word for word in expand(" ".join(values.get("initrd", []))).split() if not word.startswith("$")]
@@ -350,8 +373,8 @@ def parse_loader_conf(text: str) -> dict[str, str]:
     for raw in text.splitlines():
         line = raw.strip()
         if line and not line.startswith("#"):
-            key, _, value = line.partition(" ")
-            result[key] = value.strip()
+            key, value = _key_rest(line)
+            result[key] = value
     return result
 
 

@@ -2,7 +2,7 @@ import pytest
 
 from imgtools.inspect.parse.bootconfig import (
     boot_relative, initramfs_version_from_path, kernel_args, kernel_version_from_path, parse_bls,
-    parse_default_grub, parse_extlinux, parse_grub2_cfg, parse_grub_legacy, parse_grubenv, parse_loader_conf,
+    extlinux_includes, parse_default_grub, parse_extlinux, parse_grub2_cfg, parse_grub_legacy, parse_grubenv, parse_loader_conf,
     parse_loader_entry,
 )
 
@@ -293,6 +293,15 @@ def test_extlinux_lowercase_keywords_and_no_default():
     assert config.default_entry.cmdline == "root=/dev/sda1 ro"
 
 
+def test_extlinux_tabs_old_append_initrd_and_includes():
+    text = "DEFAULT\tdebian\nINCLUDE linux.cfg\nMENU INCLUDE more.cfg\nLABEL\tdebian\n\tKERNEL\t/vmlinuz-6.1.0-13-amd64\n\tAPPEND initrd=/initrd.img-6.1.0-13-amd64 root=UUID=x ro\n"
+    config = parse_extlinux(text)
+    assert config.default_entry.id == "debian"
+    assert config.default_entry.initrd == "/initrd.img-6.1.0-13-amd64"
+    assert config.default_kernel_version == "6.1.0-13-amd64"
+    assert extlinux_includes(text) == ["linux.cfg", "more.cfg"]
+
+
 FEDORA_BLS = """\
 title Fedora Linux (6.2.9-300.fc38.x86_64) 38 (Cloud Edition)
 version 6.2.9-300.fc38.x86_64
@@ -323,6 +332,12 @@ def test_loader_entry_fedora():
     assert entry.kernel == "/vmlinuz-6.2.9-300.fc38.x86_64"
     assert entry.initrd == "/initramfs-6.2.9-300.fc38.x86_64.img"
     assert kernel_args(entry.cmdline)["console"] == ["tty1", "ttyS0,115200n8"]
+
+
+def test_loader_entry_with_tabs():
+    entry = parse_loader_entry("title\tArch Linux\nlinux\t/vmlinuz-linux\ninitrd\t/intel-ucode.img\ninitrd\t/initramfs-linux.img\noptions\troot=PARTUUID=1 rw\n")
+    assert (entry.title, entry.kernel, entry.initrd, entry.cmdline) == (
+        "Arch Linux", "/vmlinuz-linux", "/initramfs-linux.img", "root=PARTUUID=1 rw")
 
 
 def test_loader_entry_rhel_8_expands_kernelopts_from_grubenv():
