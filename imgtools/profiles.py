@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .checks.registry import CHECKS, SIZE_PATTERN, SIZE_SCHEMA
 from .errors import ProfileError
-from .formats import ALIASES, writable_formats
+from .formats import ALIASES, get_format, writable_formats
 from .platforms import PLATFORMS
 from .report.model import SEVERITIES, Severity
 
@@ -248,6 +248,12 @@ def _merged(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict[str, Any], li
     return merged, [parent_path.stem, *chain]
 
 
+def _output(data: dict[str, Any]) -> OutputSpec:
+    """The output spec with the format under qemu's name (a profile may say vhd for vpc)."""
+    fmt = data.get("format")
+    return OutputSpec(**{**data, "format": get_format(fmt).name if fmt else None})
+
+
 def load_profile(name_or_path: str | Path = DEFAULT_PROFILE) -> Profile:
     """A built-in profile by name, or a profile file by path, fully merged and validated."""
     path = _locate(str(name_or_path), None)
@@ -267,7 +273,7 @@ def load_profile(name_or_path: str | Path = DEFAULT_PROFILE) -> Profile:
         source=str(path),
         extends=chain,
         platform=data.get("platform"),
-        output=OutputSpec(**data.get("output", {})),
+        output=_output(data.get("output", {})),
         checks=checks,
     )
 

@@ -154,3 +154,9 @@ def test_the_schema_is_a_valid_json_schema_and_the_builtins_follow_it():
     import yaml
     for path in BUILTIN_DIR.glob("*.yaml"):
         jsonschema.validate(yaml.safe_load(path.read_text()), schema)
+
+
+def test_the_output_format_is_stored_under_qemus_name(tmp_path):
+    path = write(tmp_path, "vhd.yaml", "extends: azure\noutput:\n  format: vhd\n")
+    p = load_profile(path)
+    assert (p.output.format, p.output.subformat, p.platform) == ("vpc", "fixed", "azure")
