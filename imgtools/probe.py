@@ -417,7 +417,8 @@ class Vmdk(FormatProbe):
     MONOLITHIC = ("monolithicSparse", "streamOptimized")
 
     def claims(self, reader):
-        return _starts(reader, b"KDMV") or b"# disk descriptorfile" in reader.head[:1024].lower()
+        start = reader.head[:1024].lower()
+        return _starts(reader, b"KDMV") or b"# disk descriptorfile" in start or b"createtype=" in start
 
     def examine(self, reader):
         if _starts(reader, b"KDMV") and len(reader.head) >= 44 and _unpack("<Q", reader.head, 28, "")[0] == 0:

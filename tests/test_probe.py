@@ -102,6 +102,27 @@ def test_benign_format_and_size_match_qemu_img(benign, name):
     assert sha256(path) == before
 
 
+@pytest.mark.parametrize("fmt, options", [
+    ("qcow2", ()), ("vmdk", ("subformat=streamOptimized",)), ("vmdk", ("subformat=monolithicSparse",)),
+    ("vpc", ("subformat=dynamic",)), ("vhdx", ()), ("vdi", ()), ("qcow", ()),
+])
+def test_images_holding_data_beyond_the_head(tmp_path, fmt, options):
+    """Allocated blocks past the first 4 MiB: the footer/table checks must still pass, from the tail."""
+    source = tmp_path / "data.raw"
+    with open(source, "wb") as f:
+        for offset in range(0, 24 << 20, 3 << 20):
+            f.seek(offset)
+            f.write(os.urandom(1 << 20))
+        f.truncate(24 << 20)
+    path = tmp_path / f"data.{fmt}"
+    argv = ["convert", "-f", "raw", "-O", fmt, *(["-o", ",".join(options)] if options else []), str(source), str(path)]
+    qemu_img(*argv)
+    assert path.stat().st_size > HEAD_BYTES + TAIL_BYTES
+    facts = probe(path)
+    assert facts.safe, facts.violations
+    assert (facts.format, facts.virtual_size) == (fmt, qemu_info(path, fmt)["virtual-size"])
+
+
 def test_unsupported_and_deprecated_formats_are_named(benign):
     assert [v.id for v in probe(benign["parallels"]).violations] == ["unsupported-format"]
     assert [v.id for v in probe(benign["qed"]).violations] == ["qed"]
