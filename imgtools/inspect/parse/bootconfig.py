@@ -29,6 +29,8 @@ class BootEntry(Model):
     id: str | None = None
     #: grub2 menu path of titles, e.g. ``["Advanced options for Debian", "Debian, with Linux 6.1"]``.
     path: list[str] = Field(default_factory=list)
+    #: grub2 menu ids along ``path`` (None where a level has no id).
+    id_path: list[str | None] = Field(default_factory=list)
     #: grub2 numeric position, e.g. ``"1>2"``.
     position: str = ""
     #: BLS ``version`` key, when given.
@@ -174,6 +176,7 @@ def parse_grub2_cfg(text: str, grubenv: dict[str, str] | None = None) -> BootCon
     entries: list[BootEntry] = []
     stack: list[tuple[str, BootEntry | None]] = []   # (kind, entry) per open brace
     menu_path: list[str] = []
+    menu_ids: list[str | None] = []
     counters = [0]
     positions: list[str] = []
     default_value: str | None = None
@@ -192,10 +195,12 @@ def parse_grub2_cfg(text: str, grubenv: dict[str, str] | None = None) -> BootCon
             if command == "submenu":
                 stack.append(("submenu", None))
                 menu_path.append(title)
+                menu_ids.append(_menu_id(words))
                 positions.append(position.rsplit(">", 1)[-1])
                 counters.append(0)
             else:
-                entry = BootEntry(title=title, id=_menu_id(words), path=menu_path + [title], position=position)
+                entry = BootEntry(title=title, id=_menu_id(words), path=menu_path + [title],
+                                  id_path=menu_ids + [_menu_id(words)], position=position)
                 entries.append(entry)
                 stack.append(("menuentry", entry))
             continue
@@ -207,6 +212,7 @@ def parse_grub2_cfg(text: str, grubenv: dict[str, str] | None = None) -> BootCon
                 kind, _ = stack.pop()
                 if kind == "submenu":
                     menu_path.pop()
+                    menu_ids.pop()
                     positions.pop()
                     counters.pop()
             continue
@@ -228,14 +234,21 @@ def _grub2_default(entries: list[BootEntry], value: str | None, env: dict[str, s
         value = env.get("saved_entry") or None
     if not value:
         return 0
-    for index, entry in enumerate(entries):
-        if value in (entry.position, entry.id, entry.title, ">".join(entry.path)):
-            return index
-    # a position or path naming a submenu boots its first entry
-    for index, entry in enumerate(entries):
-        if entry.position.startswith(value + ">") or ">".join(entry.path).startswith(value + ">"):
-            return index
+    wanted = value.split(">")
+    # an exact path first; a path naming a submenu boots its first entry
+    for exact in (True, False):
+        for index, entry in enumerate(entries):
+            if (len(entry.path) == len(wanted)) == exact and _grub2_path_matches(entry, wanted):
+                return index
     return 0
+
+
+def _grub2_path_matches(entry: BootEntry, wanted: list[str]) -> bool:
+    """grub matches each level of a default by position, title or id, starting at the top menu."""
+    if len(wanted) > len(entry.path):
+        return False
+    numbers = entry.position.split(">")
+    return all(part in (numbers[level], entry.path[level], entry.id_path[level]) for level, part in enumerate(wanted))
 
 
 # -- grub legacy --

@@ -131,9 +131,10 @@ def test_debian_12_submenu_positions_and_paths():
 @pytest.mark.parametrize("default, version", [
     ('"1>2"', "5.10.0-26-amd64"),
     ("1>2", "5.10.0-26-amd64"),
-    ('"gnulinux-5.10.0-26-amd64-advanced-0f7ae1b4"', "5.10.0-26-amd64"),
     ('"Advanced options for Debian GNU/Linux>Debian GNU/Linux, with Linux 5.10.0-26-amd64"', "5.10.0-26-amd64"),
-    ('"gnulinux-advanced-0f7ae1b4>gnulinux-5.10.0-26-amd64-advanced-0f7ae1b4"', "6.1.0-13-amd64"),  # id paths: not resolved, first entry
+    ('"gnulinux-advanced-0f7ae1b4>gnulinux-5.10.0-26-amd64-advanced-0f7ae1b4"', "5.10.0-26-amd64"),
+    ('"1>Debian GNU/Linux, with Linux 5.10.0-26-amd64"', "5.10.0-26-amd64"),      # levels mix positions and titles
+    ('"gnulinux-5.10.0-26-amd64-advanced-0f7ae1b4"', "6.1.0-13-amd64"),          # nested id alone: grub looks at the top menu only
     ('"1"', "6.1.0-13-amd64"),       # a submenu: its first entry
     ('"no such entry"', "6.1.0-13-amd64"),
 ])
