@@ -132,8 +132,10 @@ def firmware(partition_table: str, partitions: list[Partition]) -> FirmwareKind:
     every target cloud offers by default); else an ESP means ``uefi``; else
     ``unknown``.  MBR: ``bios``, even with an 0xEF partition, because an
     MBR disk carries BIOS boot code in practice and its bootable flag is
-    not a fact we keep.  No partition table: ``unknown``.
+    not a fact we keep.  No partition table: ``unknown``.  Only the first
+    disk counts: the firmware boots from it.
     """
+    partitions = [p for p in partitions if p.disk_index == 0]
     if partition_table == "gpt":
         if any(is_bios_boot(p) for p in partitions):
             return "bios"

@@ -145,6 +145,12 @@ def test_firmware(table, partitions, expected):
     assert firmware(table, partitions) == expected
 
 
+def test_firmware_looks_at_the_first_disk_only():
+    second_disk_esp = Partition(device="/dev/sdb1", disk_index=1, number=1, type_id=ESP_GUID)
+    assert firmware("gpt", [part(BIOS_BOOT_GUID), second_disk_esp]) == "bios"
+    assert firmware("gpt", [part(LINUX_FS), second_disk_esp]) == "unknown"
+
+
 # -- linux_summary --
 
 def fstab(text: str) -> list[FstabEntry]:
