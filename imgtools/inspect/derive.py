@@ -145,12 +145,14 @@ def firmware(partition_table: str, partitions: list[Partition]) -> FirmwareKind:
     return "unknown"
 
 
-#: Filesystems that are not on a block device of the image.
+#: Filesystems whose fstab entry does not name a block device of the image:
+#: kernel pseudo filesystems, swap, network filesystems, overlays and ZFS datasets.
 PSEUDO_FSTYPES = frozenset({
     "proc", "sysfs", "devpts", "tmpfs", "devtmpfs", "ramfs", "debugfs", "securityfs", "cgroup", "cgroup2",
     "hugetlbfs", "mqueue", "pstore", "efivarfs", "configfs", "binfmt_misc", "fusectl", "tracefs", "autofs",
     "usbfs", "rpc_pipefs", "nfsd", "bpf", "none", "swap",
     "nfs", "nfs4", "cifs", "smbfs", "smb3", "glusterfs", "ceph", "9p", "davfs", "sshfs",
+    "overlay", "zfs",
 })
 
 #: Names that survive a change of disk bus: UUIDs, and LVM volume names.

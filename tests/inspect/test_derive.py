@@ -169,6 +169,7 @@ def fstab(text: str) -> list[FstabEntry]:
     ("UUID=a / ext4 defaults 0 1\n/dev/sda2 none swap sw 0 0\n", True),
     ("UUID=a / ext4 defaults 0 1\nproc /proc proc defaults 0 0\ntmpfs /tmp tmpfs defaults 0 0\n"
      "nas:/export /mnt/nas nfs defaults 0 0\n/srv/a /var/a none bind 0 0\n", True),
+    ("UUID=a / ext4 defaults 0 1\nrpool/home /home zfs defaults 0 0\noverlay /merged overlay lowerdir=/a 0 0\n", True),
     ("", True),
 ])
 def test_fstab_by_uuid(text, expected):
