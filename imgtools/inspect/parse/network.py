@@ -43,7 +43,8 @@ def parse_ifcfg(path: str, text: str) -> list[NetInterface]:
     file is skipped.
     """
     values = shell_vars(text)
-    name = values.get("DEVICE") or values.get("NAME") or PurePosixPath(path).name.removeprefix("ifcfg-")
+    # NAME is NetworkManager's connection name ("System eth0"), not the device
+    name = values.get("DEVICE") or PurePosixPath(path).name.removeprefix("ifcfg-")
     if name == "lo":
         return []
     proto = values.get("BOOTPROTO", "").strip().lower()

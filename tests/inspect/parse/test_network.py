@@ -47,6 +47,7 @@ LLADDR='52:54:00:12:34:56'
     ("/etc/sysconfig/network-scripts/ifcfg-eth2", "DEVICE=eth2\nONBOOT=yes\nMACADDR=52:54:00:aa:bb:cc\n", "eth2", "ifcfg", "manual", "52:54:00:aa:bb:cc"),
     ("/etc/sysconfig/network-scripts/ifcfg-em1", "BOOTPROTO=bootp\n", "em1", "ifcfg", "dhcp", None),
     ("/etc/sysconfig/network-scripts/ifcfg-em2", "BOOTPROTO=weird\n", "em2", "ifcfg", "unknown", None),
+    ("/etc/sysconfig/network-scripts/ifcfg-System_eth0", 'NAME="System eth0"\nBOOTPROTO=dhcp\n', "System_eth0", "ifcfg", "dhcp", None),
 ])
 def test_ifcfg(path, text, name, system, method, mac):
     (interface,) = parse_ifcfg(path, text)
