@@ -152,6 +152,16 @@ def _menu_id(words: list[str]) -> str | None:
     return None
 
 
+def _kernel_cmdline(words: list[str]) -> str:
+    """Join grub's unquoted words back into a kernel command line, re-quoting values with blanks."""
+    def quoted(word: str) -> str:
+        if not any(c.isspace() for c in word):
+            return word
+        key, sep, value = word.partition("=")
+        return f'{key}="{value}"' if sep else f'"{word}"'
+    return " ".join(quoted(word) for word in words)
+
+
 def parse_grubenv(text: str) -> dict[str, str]:
     """/boot/grub/grubenv (or /boot/grub2/grubenv): ``saved_entry``, ``kernelopts``…; the ``#`` padding is ignored."""
     env = {}
@@ -219,7 +229,7 @@ def parse_grub2_cfg(text: str, grubenv: dict[str, str] | None = None) -> BootCon
         entry = next((e for kind, e in reversed(stack) if kind == "menuentry"), None)
         if entry is not None and command in _GRUB_LINUX and len(words) > 1:
             entry.kernel = boot_relative(words[1])
-            entry.cmdline = " ".join(words[2:])
+            entry.cmdline = _kernel_cmdline(words[2:])
         elif entry is not None and command in _GRUB_INITRD and len(words) > 1:
             entry.initrd = boot_relative(words[-1])
         elif entry is None and command == "set" and len(words) > 1 and words[1].startswith("default="):

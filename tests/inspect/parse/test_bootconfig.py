@@ -176,6 +176,12 @@ def test_grub2_title_with_escaped_quote():
     assert parse_grub2_cfg(text).entries[0].title == "Bob's Linux"
 
 
+def test_grub2_quoted_kernel_arguments_survive():
+    text = """menuentry 'x' {\n linux /vmlinuz-5.4 root=/dev/sda1 acpi_osi='Windows 2009' "quiet splash"\n}\n"""
+    args = kernel_args(parse_grub2_cfg(text).entries[0].cmdline)
+    assert args["acpi_osi"] == ["Windows 2009"] and args["quiet splash"] == [""]
+
+
 def test_grub2_garbage_does_not_raise():
     config = parse_grub2_cfg("}}}\nmenuentry 'x {\n linux\n{{\n")
     assert config.entries[0].kernel is None
