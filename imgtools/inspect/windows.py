@@ -16,6 +16,12 @@ Driver states (the ``drivers`` summary):
 * otherwise ``installed`` when any trace is there (a service key, the driver
   store's DriverDatabase, the pre-Windows 8 CriticalDeviceDatabase, or the
   file), else ``absent``.
+
+A driver's version is the newest of those the registry records: the driver
+store's package ``Version`` (DriverDatabase, Windows 8 and later) and the
+``DriverVersion`` of devices bound to it (Control\\Class, every version), so
+an old virtio-win build shows.  BitLocker is reported from the volume header
+of every partition (``-FVE-FS-``) and Windows' BitLockerStatus flag.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from typing import Callable
 
 from imgtools.facts import Boot, Drivers, DriverState, Guest, WindowsDriver, WindowsFacts
 from imgtools.inspect.parse.registry import (
+    DriverVersion,
     as_bool,
     as_int,
     as_text,
@@ -37,6 +44,13 @@ FVE_OFFSET = 3
 #: Sysprep's GeneralizationState once generalisation completed (and on any normally installed system).
 GENERALIZED = 7
 DEFAULT_SYSTEMROOT = "/Windows"
+#: Device setup classes whose devices record the bound driver's version (Control\\Class\\{…}\\NNNN):
+#: SCSI adapters, network adapters, system devices.
+DEVICE_CLASSES = (
+    "{4d36e97b-e325-11ce-bfc1-08002be10318}",
+    "{4d36e972-e325-11ce-bfc1-08002be10318}",
+    "{4d36e97d-e325-11ce-bfc1-08002be10318}",
+)
 
 
 # -- what we look for --
@@ -161,7 +175,7 @@ class _Hive:
                 pass
 
     def warn(self, message: str) -> None:
-        self.warnings.append(message.splitlines()[0])
+        self.warnings.append(message.strip().splitlines()[0])
 
     def node(self, path: str) -> int | None:
         """The node at a backslash path from the root (case-insensitive), or None."""
@@ -209,11 +223,16 @@ class _Hive:
 
 # -- gathering --
 
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def _call(g, warnings: list[str], what: str, default, method: str, *args):
     try:
         return getattr(g, method)(*args)
     except RuntimeError as exc:
-        warnings.append(f"cannot read {what}: {str(exc).splitlines()[0] if str(exc) else exc!r}")
+        warnings.append(f"cannot read {what}: {_first_line(exc)}")
         return default
 
 
@@ -285,6 +304,8 @@ class _DriverTraces:
     device_ids: int | None
     #: Control\\CriticalDeviceDatabase subkeys, lower-case names ("pci#ven_1af4&dev_1001…").
     critical: list[tuple[str, int]]
+    #: (MatchingDeviceId in lower case, DriverVersion) of the devices in Control\\Class.
+    bound: list[tuple[str, DriverVersion]]
     files: _Files
     systemroot: str
 
@@ -294,12 +315,20 @@ class _DriverTraces:
         for name, handle in hive.children(hive.node("DriverDatabase\\DriverPackages")):
             packages.setdefault(name.lower().partition(".inf_")[0], []).append(handle)
         critical = hive.children(hive.child(control_set, "Control\\CriticalDeviceDatabase"))
+        bound = []
+        for device_class in DEVICE_CLASSES:
+            for _, device in hive.children(hive.child(control_set, f"Control\\Class\\{device_class}")):
+                matching = hive.get(device, "MatchingDeviceId", as_text)
+                version = hive.get(device, "DriverVersion", driver_version)
+                if matching and version:
+                    bound.append((matching.lower(), version))
         return cls(
             hive=hive,
             services=hive.child(control_set, "Services"),
             packages=packages,
             device_ids=hive.node("DriverDatabase\\DeviceIds"),
             critical=[(name.lower(), handle) for name, handle in critical],
+            bound=bound,
             files=_Files(g),
             systemroot=systemroot,
         )
@@ -309,9 +338,11 @@ class _DriverTraces:
         service = hive.child(self.services, spec.name)
         image_path = hive.get(service, "ImagePath", as_text)
         packages = self.packages.get(spec.name, [])
+        ids = tuple(device_id.lower() for device_id in spec.device_ids)
         versions = [v for v in (hive.get(package, "Version", driver_version) for package in packages) if v]
+        versions += [version for matching, version in self.bound if matching.startswith(ids)]
         newest = max(versions, key=lambda v: v.numbers, default=None)
-        prefixes = tuple(device_id.lower().replace("\\", "#") for device_id in spec.device_ids)
+        prefixes = tuple(device_id.replace("\\", "#") for device_id in ids)
         return WindowsDriver(
             name=spec.name,
             service=service is not None,
@@ -337,21 +368,27 @@ def _dhcp(hive: _Hive, control_set: int | None) -> bool | None:
     return any(known) if known else None
 
 
-def _bitlocker(g, hive: _Hive, control: int | None, warnings: list[str]) -> bool | None:
-    """A partition carrying BitLocker's volume header, or Windows' own boot status flag."""
-    status = hive.get(hive.child(control, "BitLockerStatus"), "BootStatus", as_int)
-    partitions = _call(g, warnings, "partitions", None, "list_partitions")
-    headers = []
-    for partition in partitions or []:
-        try:
-            headers.append(g.pread_device(partition, len(FVE_SIGNATURE), FVE_OFFSET) == FVE_SIGNATURE)
-        except RuntimeError as exc:
-            warnings.append(f"cannot read the volume header of {partition}: {str(exc).splitlines()[0]}")
-    if any(headers) or status:
+def bitlocker_state(volume_headers: list[bytes], boot_status: int | None) -> bool | None:
+    """True when a volume starts with BitLocker's header (``-FVE-FS-`` at byte 3) or Windows
+    records a non-zero BitLocker boot status; None when neither could be read."""
+    if any(header[FVE_OFFSET:FVE_OFFSET + len(FVE_SIGNATURE)] == FVE_SIGNATURE for header in volume_headers):
         return True
-    if headers or status is not None:
+    if boot_status:
+        return True
+    if volume_headers or boot_status is not None:
         return False
     return None
+
+
+def _bitlocker(g, hive: _Hive, control: int | None, warnings: list[str]) -> bool | None:
+    """Reads the first bytes of every partition (cheap: one small pread each) and the registry flag."""
+    headers = []
+    for partition in _call(g, warnings, "the partition list", [], "list_partitions"):
+        try:
+            headers.append(g.pread_device(partition, FVE_OFFSET + len(FVE_SIGNATURE), 0))
+        except RuntimeError as exc:
+            warnings.append(f"cannot read the volume header of {partition}: {_first_line(exc)}")
+    return bitlocker_state(headers, hive.get(hive.child(control, "BitLockerStatus"), "BootStatus", as_int))
 
 
 ALL_TOOLS = GUEST_TOOLS + (CLOUDBASE_INIT,)

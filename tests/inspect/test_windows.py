@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from imgtools.facts import Drivers, WindowsDriver
-from imgtools.inspect.windows import DRIVERS, driver_state, summarize_drivers, sysprep_state
+from imgtools.inspect.windows import DRIVERS, bitlocker_state, driver_state, summarize_drivers, sysprep_state
 
 
 # -- rules, no appliance --
@@ -62,6 +62,19 @@ def test_summary_maps_each_driver_to_its_slot():
 )
 def test_sysprep_state(in_progress, generalization, expected):
     assert sysprep_state(in_progress, generalization) == expected
+
+
+NTFS_HEADER = b"\xebR\x90NTFS    "
+BITLOCKER_HEADER = b"\xebX\x90-FVE-FS-"
+
+
+@pytest.mark.parametrize(
+    "headers, boot_status, expected",
+    [([NTFS_HEADER, BITLOCKER_HEADER], None, True), ([NTFS_HEADER], 1, True), ([NTFS_HEADER], 0, False),
+     ([NTFS_HEADER], None, False), ([], 0, False), ([], None, None), ([b"\xeb"], None, False)],
+)
+def test_bitlocker_state(headers, boot_status, expected):
+    assert bitlocker_state(headers, boot_status) is expected
 
 
 # -- the fixture guests, one launch --
@@ -206,6 +219,14 @@ class TestXenGuest:
         assert drivers["vioscsi"].service and drivers["vioscsi"].start == 0 and not drivers["vioscsi"].file_exists
         assert drivers["netkvm"].start == 4 and drivers["netkvm"].file_exists
         assert not drivers["viostor"].service and drivers["viostor"].version is None
+
+    def test_versions_from_bound_devices(self, xen):
+        """Without a driver store, versions come from Control\\Class: an old virtio-win build shows."""
+        drivers = xen[0].windows.drivers
+        assert drivers["xenvbd"].version == "7.0.0.86"
+        assert drivers["xennet"].version == "7.2.0.51"
+        assert drivers["vioscsi"].version == "61.63.103.3000"
+        assert drivers["xenbus"].version is None
 
     def test_configuration(self, xen):
         windows = xen[0].windows
