@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..errors import UsageError
-from ..formats import writable_formats
+from ..formats import get_format, writable_formats
 from .output import ProgressBar, human_size, print_json
 
 DESCRIPTION = """\
@@ -21,17 +21,9 @@ SIGTERM nothing is left at DST.
 """
 
 EPILOG = """\
-targets (-O) and subformats (-o subformat=…, the first is the default):
-  raw
-  qcow2    (v3, compat=1.1; --compress for compressed clusters)
-  vmdk     streamOptimized | monolithicSparse
-  vpc      dynamic | fixed   (VHD; --align 1MiB rounds the size up, as Azure needs)
-  vhdx     dynamic | fixed
-  vdi      dynamic | static
-
 examples:
   imgtools convert disk.vmdk disk.qcow2 -O qcow2
-  imgtools convert disk.qcow2 disk.vhd -O vpc -o subformat=fixed --align 1MiB
+  imgtools convert disk.qcow2 disk.vhd -O vpc -o subformat=fixed --align 1MiB   (Azure)
 
 exit codes:
   0  the output was written and verified
@@ -40,12 +32,23 @@ exit codes:
 """
 
 
+def _targets() -> str:
+    """The writable formats and their subformats, from the format registry."""
+    lines = ["targets (-O) and subformats (-o subformat=NAME; the first is the default):"]
+    for name in writable_formats():
+        fmt = get_format(name)
+        extras = [" | ".join(fmt.subformats)] if fmt.subformats else []
+        extras += ["--compress allowed"] if fmt.compressible else []
+        lines.append(f"  {name:<6} {fmt.title}" + (f": {'; '.join(extras)}" if extras else ""))
+    return "\n".join(lines) + "\n\n"
+
+
 def register(sub) -> None:
     parser = sub.add_parser(
         "convert",
         help="convert an image to another format: probed, space-checked, verified, atomic",
         description=DESCRIPTION,
-        epilog=EPILOG,
+        epilog=_targets() + EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("src", metavar="SRC", help="the image to convert (never modified)")
