@@ -61,7 +61,8 @@ def register(sub) -> None:
         "-o", dest="options", metavar="subformat=NAME", action="append", default=[],
         help="output subformat, e.g. -o subformat=fixed (see the list below)",
     )
-    parser.add_argument("--compress", action="store_true", help="compress the output (qcow2 only)")
+    compressible = [name for name in writable_formats() if get_format(name).compressible]
+    parser.add_argument("--compress", action="store_true", help=f"compress the output ({', '.join(compressible)} only)")
     parser.add_argument(
         "--align", metavar="SIZE",
         help="round the virtual size up to a multiple of SIZE (e.g. 1MiB, 512K, 1G); the tail reads as zeroes",
