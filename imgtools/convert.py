@@ -27,7 +27,7 @@ from . import probe as probing
 from . import qemu
 from .errors import Interrupted, NoSpaceError, UsageError, VerificationError
 from .facts import ImageFacts
-from .formats import ImageFormat, get_format, writable_formats
+from .formats import ImageFormat, compressible_formats, get_format, writable_formats
 
 #: ``on_progress(percent, phase)``: percent in 0–100, phase "convert" or "verify".
 ProgressCallback = Callable[[float, str], None]
@@ -122,8 +122,9 @@ def convert(
     if not target.writable:
         raise UsageError(f"imgtools cannot write {target.name}; choose one of: {', '.join(writable_formats())}")
     if compress and not target.compressible:
-        compressible = [name for name in writable_formats() if get_format(name).compressible]
-        raise UsageError(f"{target.name} cannot be compressed by qemu-img (only {', '.join(compressible)}); drop --compress")
+        raise UsageError(
+            f"{target.name} cannot be compressed by qemu-img (only {', '.join(compressible_formats())}); drop --compress"
+        )
     options = target.create_options(subformat)
     subformat = subformat or next(iter(target.subformats), None)
     src_path, dst_path = Path(src), Path(dst).absolute()

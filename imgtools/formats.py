@@ -230,3 +230,8 @@ def from_inspector_name(inspector_name: str) -> type[ImageFormat] | None:
 
 def writable_formats() -> list[str]:
     return [name for name, cls in FORMATS.items() if cls.writable]
+
+
+def compressible_formats() -> list[str]:
+    """Writable formats whose output ``qemu-img convert -c`` can compress."""
+    return [name for name, cls in FORMATS.items() if cls.writable and cls.compressible]

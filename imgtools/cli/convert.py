@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..errors import UsageError
-from ..formats import get_format, writable_formats
+from ..formats import compressible_formats, get_format, writable_formats
 from .output import ProgressBar, human_size, print_json
 
 DESCRIPTION = """\
@@ -61,8 +61,9 @@ def register(sub) -> None:
         "-o", dest="options", metavar="subformat=NAME", action="append", default=[],
         help="output subformat, e.g. -o subformat=fixed (see the list below)",
     )
-    compressible = [name for name in writable_formats() if get_format(name).compressible]
-    parser.add_argument("--compress", action="store_true", help=f"compress the output ({', '.join(compressible)} only)")
+    parser.add_argument(
+        "--compress", action="store_true", help=f"compress the output ({', '.join(compressible_formats())} only)"
+    )
     parser.add_argument(
         "--align", metavar="SIZE",
         help="round the virtual size up to a multiple of SIZE (e.g. 1MiB, 512K, 1G); the tail reads as zeroes",
