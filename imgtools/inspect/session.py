@@ -133,51 +133,60 @@ def _try_launch(drives: Sequence[Drive], settings: list[str] | None):
     return g
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """One way to launch: the backend it means, and the settings to give the handle (None: the user's env)."""
+
+    backend: Backend
+    settings: list[str] | None = None
+
+
+def plan(hv: str) -> list[Attempt]:
+    """The launches to try, in order, from the user's settings, the remembered verdict and /dev/kvm."""
+    user = _user_settings()
+    if user is not None:
+        return [Attempt("tcg" if "force_tcg" in user else "kvm", None)]
+    known = remembered_backend(hv)
+    if known == "tcg" or not os.path.exists(KVM_DEVICE):
+        return [Attempt("tcg", ["force_tcg"])]
+    if known == "kvm":
+        return [Attempt("kvm", [])]
+    return [Attempt("kvm", []), Attempt("tcg", ["force_tcg"])]
+
+
+def hypervisor() -> str:
+    """The qemu binary libguestfs will run (it may be overridden by LIBGUESTFS_HV)."""
+    handle = _new_handle([], None)
+    try:
+        return handle.get_hv()
+    finally:
+        handle.close()
+
+
 def launch(drives: Sequence[Drive], *, on_progress: Callable[[str], None] | None = None) -> Appliance:
     """Launch one appliance with ``drives``; fall back from KVM to TCG and remember it.
 
     Raises :class:`InspectionError` with a one-line cause when no backend starts.
     """
     notify = on_progress or (lambda message: None)
-    user = _user_settings()
+    hv = hypervisor()
+    attempts = plan(hv)
     started = time.monotonic()
-    if user is not None:
-        backend: Backend = "tcg" if "force_tcg" in user else "kvm"
-        notify(f"launching appliance ({backend.upper()}, from {SETTINGS_ENV})")
+    tried: list[Backend] = []
+    for attempt in attempts:
+        notify(f"launching appliance ({attempt.backend.upper()})…")
+        tried.append(attempt.backend)
         try:
-            g = _try_launch(drives, None)  # the handle reads the variable itself
+            g = _try_launch(drives, attempt.settings)
         except RuntimeError as exc:
-            raise _launch_error(exc) from None
-        return Appliance(g, backend, time.monotonic() - started, [backend])
-
-    probe_handle = _new_handle([], None)
-    hv = probe_handle.get_hv()
-    probe_handle.close()
-    known = remembered_backend(hv)
-    if known == "tcg" or not os.path.exists(KVM_DEVICE):
-        notify("launching appliance (TCG)…")
-        try:
-            g = _try_launch(drives, ["force_tcg"])
-        except RuntimeError as exc:
-            raise _launch_error(exc) from None
-        return Appliance(g, "tcg", time.monotonic() - started, ["tcg"])
-
-    notify("launching appliance (KVM)…")
-    try:
-        g = _try_launch(drives, [])
-    except RuntimeError as kvm_exc:
-        if known == "kvm":
-            raise _launch_error(kvm_exc) from None
-        notify("KVM failed to start the appliance; relaunching with TCG (remembered for next time)…")
-        try:
-            g = _try_launch(drives, ["force_tcg"])
-        except RuntimeError as exc:
-            raise _launch_error(exc) from None
-        remember_backend(hv, "tcg")
-        return Appliance(g, "tcg", time.monotonic() - started, ["kvm", "tcg"])
-    if known is None:
-        remember_backend(hv, "kvm")
-    return Appliance(g, "kvm", time.monotonic() - started, ["kvm"])
+            if attempt is attempts[-1]:
+                raise _launch_error(exc) from None
+            notify(f"{attempt.backend.upper()} failed to start the appliance; trying the next backend "
+                   "(the verdict is remembered)…")
+            continue
+        if len(attempts) > 1 and attempt.settings is not None:
+            remember_backend(hv, attempt.backend)
+        return Appliance(g, attempt.backend, time.monotonic() - started, tried)
 
 
 def _launch_error(exc: BaseException) -> InspectionError:

@@ -99,10 +99,13 @@ def _gather_lvm(g, files: GuestFiles, disks: Disks) -> None:
     groups = files.attempt("the LVM volume groups", g.vgs, default=[])
     if not groups:
         return
-    pv_names = {pv["pv_uuid"]: pv["pv_name"] for pv in files.attempt("the LVM physical volumes", g.pvs_full, default=[])}
+    # LVM prints UUIDs with dashes in some calls and without in others.
+    pv_names = {_bare(pv["pv_uuid"]): pv["pv_name"]
+                for pv in files.attempt("the LVM physical volumes", g.pvs_full, default=[])}
     lvs = files.attempt("the LVM logical volumes", g.lvs, default=[])
     for name in groups:
-        pvs = [pv_names.get(uuid, uuid) for uuid in files.attempt(f"volume group {name}", g.vgpvuuids, name, default=[])]
+        uuids = files.attempt(f"volume group {name}", g.vgpvuuids, name, default=[])
+        pvs = [pv_names.get(_bare(uuid), uuid) for uuid in uuids]
         members = sorted(lv for lv in lvs if lv.startswith(f"/dev/{name}/"))
         disk_set = {disks.disk_of(pv) for pv in pvs} - {None}
         disks.storage.volume_groups.append(
@@ -110,6 +113,10 @@ def _gather_lvm(g, files: GuestFiles, disks: Disks) -> None:
         )
         for lv in members:
             disks.lv_groups[lv] = name
+
+
+def _bare(uuid: str) -> str:
+    return uuid.replace("-", "")
 
 
 def canonical(g, device: str) -> str:
