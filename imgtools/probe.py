@@ -144,47 +144,46 @@ def _unpack(fmt: str, data: bytes, offset: int, what: str) -> tuple:
 
 # -- running oslo's inspectors on a bounded read --
 
+def _pending(inspector: oslo.FileInspector) -> dict[str, oslo.CaptureRegion]:
+    """The inspector's regions still waiting for data (end-of-file regions get the tail instead)."""
+    regions = {name: inspector.region(name) for name in inspector.context_info}
+    return {name: region for name, region in regions.items()
+            if not isinstance(region, oslo.EndCaptureRegion) and not region.complete}
+
+
 def _feed_at(inspector: oslo.FileInspector, offset: int, data: bytes) -> None:
     """Present ``data`` found at ``offset`` to every pending capture region (public API only).
 
     oslo's inspectors expect the whole stream; this is its ``eat_chunk`` with
     an explicit position, so we can skip the gigabytes in between.
     """
-    def pending():
-        return {name: inspector.region(name) for name in inspector.context_info
-                if not isinstance(inspector.region(name), oslo.EndCaptureRegion)
-                and not inspector.region(name).complete}
-
-    before = pending()
-    for region in before.values():
+    waiting = _pending(inspector)
+    for region in waiting.values():
         region.capture(data, offset + len(data))
-    inspector.post_process()
-    for name, region in pending().items():
-        if name not in before:
-            region.capture(data, offset + len(data))
-    for name, region in before.items():
+    inspector.post_process()  # may add regions (VHDX: metadata, then the size item)
+    added = {name: region for name, region in _pending(inspector).items() if name not in waiting}
+    for region in added.values():
+        region.capture(data, offset + len(data))
+    for name, region in {**waiting, **added}.items():
         if region.complete:
             inspector.region_complete(name)
 
 
 def _run_inspector(cls: type[oslo.FileInspector], reader: _Reader) -> oslo.FileInspector:
-    """Run an oslo inspector over the head, the regions it asks for, and the tail."""
+    """Run an oslo inspector over the head, the regions its headers point at, and the tail."""
     inspector = cls()
     for offset in range(0, len(reader.head), _CHUNK):
         inspector.eat_chunk(reader.head[offset:offset + _CHUNK])
     if reader.size > len(reader.head):
-        for _ in range(8):  # regions may point to further regions (VHDX: regions -> metadata -> size)
-            wanted = [inspector.region(n) for n in inspector.context_info
-                      if not isinstance(inspector.region(n), oslo.EndCaptureRegion)
-                      and not inspector.region(n).complete]
+        for _ in range(8):  # regions may point to further regions (VHDX: region table -> metadata -> size)
+            wanted = _pending(inspector).values()
             if not wanted:
                 break
-            for region in wanted:
+            for region in list(wanted):
                 start = region.offset + len(region.data)
                 data = reader.at(start, region.length - len(region.data))
-                if not data:
-                    continue
-                _feed_at(inspector, start, data)
+                if data:
+                    _feed_at(inspector, start, data)
         for name in inspector.context_info:
             region = inspector.region(name)
             if isinstance(region, oslo.EndCaptureRegion):
@@ -279,6 +278,11 @@ def _table(entries: int, entry_size: int, what: str) -> int:
     return size
 
 
+def _whole_sectors(size: int) -> int:
+    """qemu shows a raw file (and a VDI) as whole 512-byte sectors, the last one zero-padded."""
+    return -(-size // 512) * 512
+
+
 def _c_string(data: bytes) -> bytes:
     return data.split(b"\0", 1)[0]
 
@@ -299,6 +303,8 @@ class Qcow2(FormatProbe):
     check_ids = {"backing_file": "backing-file", "data_file": "data-file", "unknown_features": "unknown-feature"}
     INCOMPATIBLE = {0: "dirty", 1: "corrupt", 2: "external data file", 3: "compression type", 4: "extended L2"}
     EXT_DATA_FILE = 0x44415441
+    EXT_CRYPTO = 0x0537BE77
+    MAX_REFCOUNT_TABLE = 8 << 20
 
     def claims(self, reader):
         return _starts(reader, b"QFI\xfb") and reader.head[4:8] != b"\0\0\0\1"
@@ -314,31 +320,34 @@ class Qcow2(FormatProbe):
     def describe(self, reader, inspector, result):
         head = reader.head
         (_, version, bf_offset, bf_size, cluster_bits, size, crypt, l1_size, l1_offset,
-         rt_offset, rt_clusters, nb_snapshots, _) = _unpack(">4sIQIIQIIQQIIQ", head, 0, "qcow2 header")
-        result.virtual_size = size
+         rt_offset, rt_clusters, nb_snapshots, snapshots_offset) = _unpack(">4sIQIIQIIQQIIQ", head, 0, "qcow2 header")
+        result.virtual_size = size // 512 * 512  # qemu counts whole sectors
         result.subformat = {2: "0.10", 3: "1.1"}[version]
-        result.encryption = {0: None, 1: "aes", 2: "luks"}.get(crypt, f"unknown ({crypt})")
+        if crypt > 2:
+            raise _Corrupt(f"encryption method {crypt} is unknown")
+        result.encryption = {0: None, 1: "aes", 2: "luks"}[crypt]
         incompatible, header_length = 0, 72
         if version == 3:
             incompatible, _, _, refcount_order, header_length = _unpack(">QQQII", head, 72, "qcow2 v3 header")
-            if header_length < 104 or header_length % 8:
+        extensions = self._features(reader, incompatible, header_length, cluster_bits, bf_offset, result)
+        if incompatible & 2:
+            raise _Corrupt("the image is marked corrupt by qemu (incompatible feature bit 'corrupt')")
+        cluster = 1 << cluster_bits
+        if version == 3:
+            if header_length < 104 or header_length % 8 or header_length > cluster:
                 raise _Corrupt(f"header length {header_length} is invalid")
             if refcount_order > 6:
                 raise _Corrupt(f"refcount order {refcount_order} is out of range")
-        if incompatible & 2:
-            raise _Corrupt("the image is marked corrupt by qemu (incompatible feature bit 'corrupt')")
-        if not 9 <= cluster_bits <= 21:
-            raise _Absurd(f"cluster_bits {cluster_bits} is outside qemu's 9..21")
-        cluster = 1 << cluster_bits
-        l2_entries = cluster // 8
-        needed_l1 = -(-size // (cluster * l2_entries))
+            compression = head[104] if header_length > 104 else 0
+            if compression > 1 or bool(compression) != bool(incompatible & 8):
+                raise _Corrupt(f"compression type {compression} is unknown or does not match the feature bit")
+        needed_l1 = -(-size // (cluster * (cluster // 8)))
         _table(needed_l1, 8, f"L1 table needed for a virtual size of {size} bytes")
         _table(l1_size, 8, "L1 table")
         if l1_size < needed_l1:
             raise _Corrupt(f"L1 table has {l1_size} entries, the virtual size needs {needed_l1}")
-        _table(rt_clusters, cluster, "refcount table")
-        if nb_snapshots > 65536:
-            raise _Absurd(f"{nb_snapshots} snapshots exceeds qemu's limit of 65536")
+        if rt_clusters * cluster > self.MAX_REFCOUNT_TABLE:
+            raise _Absurd(f"refcount table of {rt_clusters * cluster} bytes exceeds qemu's 8 MiB")
         for what, offset in (("L1 table", l1_offset), ("refcount table", rt_offset)):
             if offset % cluster or offset >= reader.size:
                 raise _Corrupt(f"{what} offset {offset} is unaligned or beyond the end of the file")
@@ -348,26 +357,79 @@ class Qcow2(FormatProbe):
             name = reader.at(bf_offset, bf_size).decode("utf-8", "replace")
             kind = "a json: pseudo-protocol string" if name.startswith("json:") else "a path"
             result.add("backing-file", f"qcow2 backing file {name!r} ({kind}): qemu would open another file")
-        self._extensions(head, header_length, cluster, incompatible, result)
+        self._snapshots(reader, nb_snapshots, snapshots_offset, cluster)
+        self._luks(reader, crypt, extensions)
 
-    def _extensions(self, head, offset, cluster, incompatible, result):
-        end = min(cluster, len(head))
-        data_file = None
-        while offset + 8 <= end:
-            ext_type, length = struct.unpack_from(">II", head, offset)
-            if ext_type == 0:
-                break
-            if offset + 8 + length > end:
-                raise _Corrupt(f"header extension 0x{ext_type:08x} runs past the header cluster")
-            if ext_type == self.EXT_DATA_FILE:
-                data_file = head[offset + 8:offset + 8 + length].decode("utf-8", "replace")
-            offset += 8 + (length + 7) // 8 * 8
-        if incompatible & 4 or data_file is not None:
-            result.add("data-file", f"qcow2 external data file {data_file or '(unnamed)'!r}: the guest data "
-                       "is in another host file")
+    def _features(self, reader, incompatible, header_length, cluster_bits, bf_offset, result) -> dict[int, bytes]:
+        """Unknown feature bits and external data files, even when the rest of the header is bad.
+
+        Returns the header extensions (type -> data).
+        """
         unknown = [bit for bit in range(64) if incompatible >> bit & 1 and bit not in self.INCOMPATIBLE]
         if unknown:
             result.add("unknown-feature", f"qcow2 incompatible feature bits {unknown} are unknown")
+        extensions, problem = {}, None
+        if not 9 <= cluster_bits <= 21:
+            problem = _Absurd(f"cluster_bits {cluster_bits} is outside qemu's 9..21")
+        elif bf_offset > 1 << cluster_bits:
+            problem = _Corrupt(f"backing file name offset {bf_offset} is beyond the header cluster")
+        else:
+            # Header extensions run from the header's end to the backing file name or the cluster's end.
+            end = bf_offset or 1 << cluster_bits
+            try:
+                extensions = self._extensions(reader.at(0, end).ljust(end, b"\0"), header_length)
+            except _Corrupt as exc:
+                problem = exc
+        if incompatible & 4 or self.EXT_DATA_FILE in extensions:
+            name = extensions.get(self.EXT_DATA_FILE, b"(unnamed)").decode("utf-8", "replace")
+            result.add("data-file", f"qcow2 external data file {name!r}: the guest data is in another host file")
+        if problem:
+            raise problem
+        return extensions
+
+    @staticmethod
+    def _extensions(header: bytes, offset: int) -> dict[int, bytes]:
+        """Walk the header extensions as qemu does."""
+        found: dict[int, bytes] = {}
+        while offset < len(header):
+            if offset + 8 > len(header):
+                raise _Corrupt("header extension too large")
+            ext_type, length = struct.unpack_from(">II", header, offset)
+            offset += 8
+            if length > len(header) - offset:
+                raise _Corrupt(f"header extension 0x{ext_type:08x} is too large")
+            if ext_type == 0:
+                break
+            found.setdefault(ext_type, header[offset:offset + length])
+            offset += (length + 7) // 8 * 8
+        return found
+
+    def _luks(self, reader, crypt, extensions):
+        """A LUKS-encrypted qcow2 keeps a LUKS header where its crypto extension says."""
+        crypto = extensions.get(self.EXT_CRYPTO)
+        if crypto is None:
+            if crypt == 2:
+                raise _Corrupt("LUKS encryption without a crypto header extension")
+            return
+        if crypt != 2 or len(crypto) != 16:
+            raise _Corrupt("crypto header extension is malformed or unexpected")
+        (offset,) = struct.unpack_from(">Q", crypto)
+        if reader.at(offset, 6) != b"LUKS\xba\xbe":
+            raise _Corrupt("the LUKS header the crypto extension points at is missing")
+
+    def _snapshots(self, reader, count, offset, cluster):
+        """qemu reads the whole snapshot table when it opens the image."""
+        if count > 65536:
+            raise _Absurd(f"{count} snapshots exceeds qemu's limit of 65536")
+        if offset % cluster or offset > 1 << 63:
+            raise _Corrupt(f"snapshot table offset {offset} is invalid")
+        for index in range(count):
+            (l1_size, id_size, name_size, extra) = struct.unpack_from(
+                ">8xIHH20xI", reader.exact(offset, 40, "snapshot table"))
+            if extra > 1024:
+                raise _Corrupt(f"snapshot {index} has {extra} bytes of extra data (qemu allows 1024)")
+            _table(l1_size, 8, f"L1 table of snapshot {index}")
+            offset = (offset + 40 + extra + id_size + name_size + 7) // 8 * 8
 
 
 class Qcow(FormatProbe):
@@ -379,13 +441,17 @@ class Qcow(FormatProbe):
         return _starts(reader, b"QFI\xfb\0\0\0\1")
 
     def describe(self, reader, inspector, result):
-        _, _, bf_offset, bf_size, _, size, cluster_bits, l2_bits, _, crypt, _ = _unpack(
+        _, _, bf_offset, bf_size, _, size, cluster_bits, l2_bits, _, crypt, l1_offset = _unpack(
             ">4sIQIIQBBHIQ", reader.head, 0, "qcow header")
-        result.virtual_size = size
-        result.encryption = {0: None, 1: "aes"}.get(crypt, f"unknown ({crypt})")
+        result.virtual_size = size // 512 * 512  # qemu counts whole sectors
+        if crypt > 1:
+            raise _Corrupt(f"encryption method {crypt} is unknown")
+        result.encryption = {0: None, 1: "aes"}[crypt]
         if not 9 <= cluster_bits <= 16 or not 6 <= l2_bits <= 16:
             raise _Absurd(f"cluster_bits {cluster_bits} / l2_bits {l2_bits} outside qemu's ranges")
-        _table(-(-size // (1 << (cluster_bits + l2_bits))), 8, "L1 table")
+        l1_bytes = _table(-(-size // (1 << (cluster_bits + l2_bits))), 8, "L1 table")
+        if l1_offset + l1_bytes > reader.size:
+            raise _Corrupt("L1 table runs past the end of the file (truncated image)")
         if bf_offset:
             name = reader.at(bf_offset, min(bf_size, 1023)).decode("utf-8", "replace")
             result.add("backing-file", f"qcow backing file {name!r}: qemu would open another file")
@@ -402,6 +468,8 @@ class Qed(FormatProbe):
     def describe(self, reader, inspector, result):
         _, _, _, _, features, _, _, _, size = _unpack("<IIIIQQQQQ", reader.head, 0, "QED header")
         result.virtual_size = size
+        if size % 512:
+            raise _Corrupt(f"image size {size} is not a whole number of sectors")
         result.add("qed", "QED image: deprecated by qemu and imported by no cloud; convert it with a trusted qemu")
         if features & 1:
             result.add("backing-file", "QED image has a backing file: qemu would open another file")
@@ -433,9 +501,12 @@ class Vmdk(FormatProbe):
             return result
         return super().examine(reader)
 
+    GD_AT_END = 0xFFFFFFFFFFFFFFFF
+    FLAG_REDUNDANT_GD = 2
+
     def _sparse(self, reader, result) -> tuple[int, int]:
-        (_, version, _, capacity, grain, desc_sec, desc_num, gtes, _, gd_offset) = _unpack(
-            "<4sIIQQQQIQQ", reader.head, 0, "VMDK sparse header")
+        (_, version, flags, capacity, grain, desc_sec, desc_num, gtes, rgd_offset, gd_offset, overhead) = _unpack(
+            "<4sIIQQQQIQQQ", reader.head, 0, "VMDK sparse header")
         if version not in (1, 2, 3):
             raise _Corrupt(f"sparse header version {version} is unknown")
         result.virtual_size = capacity * 512
@@ -443,7 +514,12 @@ class Vmdk(FormatProbe):
             raise _Absurd(f"{gtes} grain table entries per table exceeds qemu's 512")
         if grain == 0 or grain > 0x200000 or gtes == 0:
             raise _Absurd(f"grain of {grain} sectors with {gtes} entries per table is invalid")
-        _table(-(-capacity // (gtes * grain)), 4, "grain directory")
+        directory = _table(-(-capacity // (gtes * grain)), 4, "grain directory")
+        directories = [gd_offset] if gd_offset != self.GD_AT_END else []
+        if flags & self.FLAG_REDUNDANT_GD:
+            directories.append(rgd_offset)
+        if overhead * 512 > reader.size or any(d * 512 + directory > reader.size for d in directories):
+            raise _Corrupt("grain directories or data start beyond the end of the file (truncated image)")
         return desc_sec, desc_num
 
     def describe(self, reader, inspector, result):
@@ -489,8 +565,8 @@ class Vpc(FormatProbe):
         return _starts(reader, b"conectix") or reader.tail[-512:][:8] == b"conectix"
 
     def describe(self, reader, inspector, result):
-        dynamic_copy = _starts(reader, b"conectix")
-        footer = reader.head[:512] if dynamic_copy else reader.tail[-512:]
+        at_start = _starts(reader, b"conectix")
+        footer = reader.head[:512] if at_start else reader.tail[-512:]
         (_, _, _, data_offset, _, creator, _, _, _, current_size, cyls, heads, secs, disk_type, checksum
          ) = _unpack(">8sIIQI4sIIQQHBBII", footer, 0, "VHD footer")
         if (~sum(footer[:64] + b"\0\0\0\0" + footer[68:]) & 0xFFFFFFFF) != checksum:
@@ -498,6 +574,10 @@ class Vpc(FormatProbe):
         result.subformat = {2: "fixed", 3: "dynamic", 4: "differencing"}.get(disk_type)
         if result.subformat is None:
             raise _Corrupt(f"disk type {disk_type} is unknown")
+        if not at_start and disk_type != 2:
+            # qemu reads the end-of-file footer only when the copy at offset 0 is missing, and then
+            # accepts only a fixed disk.
+            raise _Corrupt(f"{result.subformat} VHD whose footer copy at offset 0 is missing or damaged")
         sectors = cyls * heads * secs
         if creator in self.SIZE_CREATORS or sectors == self.MAX_GEOMETRY:
             sectors = current_size // 512
@@ -544,7 +624,7 @@ class Vhdx(FormatProbe):
     def describe(self, reader, inspector, result):
         if inspector is None:  # oslo could not find the metadata; its finding says why
             return
-        result.virtual_size = inspector.virtual_size
+        result.virtual_size = inspector.virtual_size // 512 * 512  # qemu counts whole sectors
         if result.virtual_size > self.MAX_SIZE or result.virtual_size == 0:
             raise _Absurd(f"virtual size {result.virtual_size} is outside VHDX's 1 B..64 TiB")
         meta = inspector.region("metadata")
@@ -577,18 +657,22 @@ class Vdi(FormatProbe):
     def describe(self, reader, inspector, result):
         version, _, image_type = _unpack("<III", reader.head, 0x44, "VDI header")
         (sector_size,) = _unpack("<I", reader.head, 360, "VDI header")
-        disk_size, block_size, _, blocks, _ = _unpack("<QIIII", reader.head, 368, "VDI header")
-        link = reader.head[0x1a8 + 16:0x1a8 + 32]  # uuid_link, after uuid_image
-        result.virtual_size = disk_size
+        bitmap_offset, data_offset = _unpack("<II", reader.head, 340, "VDI header")
+        disk_size, block_size, block_extra, blocks, _ = _unpack("<QIIII", reader.head, 368, "VDI header")
+        link_and_parent = reader.head[0x1a8:0x1c8]
+        result.virtual_size = _whole_sectors(disk_size)
         result.subformat = {1: "dynamic", 2: "static"}.get(image_type, f"type {image_type}")
         if version != 0x00010001:
             raise _Corrupt(f"version 0x{version:08x} is not 1.1")
-        if sector_size != 512 or block_size != self.BLOCK:
-            raise _Corrupt(f"sector size {sector_size} / block size {block_size} are not 512 / 1 MiB")
+        if sector_size != 512 or block_size != self.BLOCK or block_extra:
+            raise _Corrupt(f"sector size {sector_size} / block size {block_size} (+{block_extra}) "
+                           "are not 512 / 1 MiB")
+        if bitmap_offset % 512 or data_offset % 512:
+            raise _Corrupt("block map or data offset is not sector aligned")
         _table(blocks, 4, "block map")
         if blocks * block_size < disk_size:
             raise _Corrupt(f"{blocks} blocks cannot hold {disk_size} bytes")
-        if image_type == 4 or any(link):
+        if image_type == 4 or any(link_and_parent):
             result.add("backing-file", "differencing VDI: it depends on a parent image")
 
 
@@ -682,7 +766,7 @@ class Iso(FormatProbe):
 
     def describe(self, reader, inspector, result):
         # qemu reads an ISO as a raw disk: its guest-visible size is the file's.
-        result.virtual_size = reader.size
+        result.virtual_size = _whole_sectors(reader.size)
 
 
 #: The registry, in the order a multi-format match names them.
@@ -725,7 +809,7 @@ def probe(path: str | os.PathLike, format_hint: str | None = None) -> ImageFacts
         os.close(fd)
 
     fmt = matched[0].name if matched else "raw"
-    result = results[0] if matched else _Result(virtual_size=file_size)
+    result = results[0] if matched else _Result(virtual_size=_whole_sectors(file_size))
     violations = list(result.violations)
     if len(matched_names) > 1:
         violations.append(Violation(id="multiple-formats", message=f"the file matches several formats: "

@@ -13,6 +13,7 @@ import pytest
 
 from imgtools import probe as probe_module
 from imgtools.errors import ImageAccessError, UnsafeImageError, UsageError
+from imgtools.formats import FORMATS
 from imgtools.probe import HEAD_BYTES, TAIL_BYTES, VIOLATIONS, probe, require_safe
 from tests import hostile
 from tests.support import make_image, qemu_img, sha256
@@ -417,3 +418,23 @@ def test_violation_registry_is_stable():
     assert {"backing-file", "data-file", "unknown-feature", "vmdk-extent", "qed", "multiple-formats",
             "format-mismatch", "corrupt-header", "absurd-header", "unsupported-format"} <= set(VIOLATIONS)
     assert all(text and "\n" not in text for text in VIOLATIONS.values())
+
+
+@pytest.mark.parametrize("name", [n for n in BENIGN if n not in ("raw", "iso")])
+def test_random_header_damage(benign, tmp_path, name):
+    """Violations are data: whatever a header holds, probe returns facts, and when it calls
+    the image safe, qemu-img opens it and sees the same virtual size (qemu validates no less)."""
+    import random
+
+    rng = random.Random(name)
+    original = hostile.read(benign[name], 0, 4096)
+    path = scratch(benign, name, tmp_path)
+    for _ in range(30):
+        damaged = bytearray(original)
+        for _ in range(rng.randint(1, 4)):
+            damaged[rng.randrange(0, 512 if rng.random() < 0.8 else len(damaged))] = rng.randrange(256)
+        hostile.patch(path, 0, bytes(damaged))
+        facts = probe(path)
+        assert facts.format in FORMATS
+        if facts.safe:
+            assert facts.virtual_size == qemu_info(path, facts.format)["virtual-size"], bytes(damaged[:128]).hex()
