@@ -9,6 +9,8 @@ from importlib import import_module
 BENCHES = {
     "convert": "bench.bench_convert",
     "batch": "bench.bench_batch",
+    "inspect": "bench.bench_inspect",
+    "prepare": "bench.bench_prepare",
 }
 
 
