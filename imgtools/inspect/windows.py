@@ -428,9 +428,13 @@ def _read_system(g, system: _Hive, windows: WindowsFacts,
 
 
 def _read_software(software: _Hive, windows: WindowsFacts) -> set[str]:
-    """Fill the version fields from the SOFTWARE hive; return the tools whose key exists."""
+    """Fill the version fields from the SOFTWARE hive; return the tools whose key exists
+    (32-bit installers on 64-bit Windows write below WOW6432Node)."""
     _read_version(software, windows)
-    return {tool.name for tool in ALL_TOOLS if any(software.node(key) for key in tool.software_keys)}
+    return {
+        tool.name for tool in ALL_TOOLS
+        if any(software.node(prefix + key) for key in tool.software_keys for prefix in ("", "WOW6432Node\\"))
+    }
 
 
 def gather_windows(g, root: str) -> WindowsResult:
