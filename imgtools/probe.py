@@ -34,6 +34,7 @@ import os
 import re
 import stat
 import struct
+import uuid
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -608,42 +609,154 @@ class Vpc(FormatProbe):
             raise _Corrupt("blocks point after the end of the file (truncated image)")
 
 
-_VHDX_FILE_PARAMETERS = "CAA16737-FA36-4D43-B3B6-33F0AA44E76B"
-_VHDX_PARENT_LOCATOR = "A8D35F2D-B30B-454D-ABF7-D3D84834AB0C"
-_VHDX_LOGICAL_SECTOR = "8141BF1D-A96F-4709-BA47-F233A8FAAB5F"
+def _crc32c_table() -> tuple[int, ...]:
+    table = []
+    for byte in range(256):
+        crc = byte
+        for _ in range(8):
+            crc = crc >> 1 ^ (0x82F63B78 if crc & 1 else 0)
+        table.append(crc)
+    return tuple(table)
+
+
+_CRC32C = _crc32c_table()
+
+
+def _crc32c(data: bytes) -> int:
+    """CRC-32C (Castagnoli), VHDX's checksum; the stdlib only has CRC-32."""
+    crc = 0xFFFFFFFF
+    for byte in data:
+        crc = _CRC32C[(crc ^ byte) & 0xFF] ^ crc >> 8
+    return crc ^ 0xFFFFFFFF
+
+
+def _checksum_ok(block: bytes) -> bool:
+    """VHDX headers and region tables carry a CRC-32C of themselves at offset 4 (computed as zero)."""
+    (stored,) = struct.unpack_from("<I", block, 4)
+    return _crc32c(block[:4] + b"\0\0\0\0" + block[8:]) == stored
+
+
+def _guid(data: bytes) -> str:
+    return str(uuid.UUID(bytes_le=bytes(data[:16]))).upper()
 
 
 class Vhdx(FormatProbe):
+    """VHDX, validated as qemu's vhdx driver does when it opens an image."""
+
     name = "vhdx"
     inspector = oslo.VHDXInspector
     MAX_SIZE = 64 << 40
+    MIB = 1 << 20
+    BAT = "2DC27766-F623-4200-9D64-115E9BFD4A08"
+    METADATA = "8B7CA206-4790-4B9A-B8FE-575F050F886E"
+    FILE_PARAMETERS = "CAA16737-FA36-4D43-B3B6-33F0AA44E76B"
+    VIRTUAL_DISK_SIZE = "2FA54224-CD1B-4876-B211-5DBED83BF4B8"
+    PAGE83 = "BECA12AB-B2E6-4523-93EF-C309E000C746"
+    LOGICAL_SECTOR = "8141BF1D-A96F-4709-BA47-F233A8FAAB5F"
+    PHYSICAL_SECTOR = "CDA348C7-445D-4471-9CC9-E9885251C556"
+    PARENT_LOCATOR = "A8D35F2D-B30B-454D-ABF7-D3D84834AB0C"
+    REQUIRED_ITEMS = (FILE_PARAMETERS, VIRTUAL_DISK_SIZE, PAGE83, LOGICAL_SECTOR, PHYSICAL_SECTOR)
 
     def claims(self, reader):
         return _starts(reader, b"vhdxfile")
 
     def describe(self, reader, inspector, result):
-        if inspector is None:  # oslo could not find the metadata; its finding says why
-            return
-        result.virtual_size = inspector.virtual_size // 512 * 512  # qemu counts whole sectors
-        if result.virtual_size > self.MAX_SIZE or result.virtual_size == 0:
-            raise _Absurd(f"virtual size {result.virtual_size} is outside VHDX's 1 B..64 TiB")
-        meta = inspector.region("metadata")
-        (count,) = struct.unpack_from("<H", meta.data, 10)
-        items = {}
-        for i in range(count):
-            entry = meta.data[32 + 32 * i:64 + 32 * i]
-            offset, length = struct.unpack_from("<II", entry, 16)
-            items[oslo.VHDXInspector._guid(entry[:16])] = (meta.offset + offset, length)
-        if _VHDX_PARENT_LOCATOR in items:
+        self._header(reader)
+        regions = self._regions(reader)
+        items = self._metadata(reader, regions[self.METADATA][0])
+        if self.PARENT_LOCATOR in items:
             result.add("backing-file", "differencing VHDX: it has a parent locator qemu would follow")
-        if _VHDX_FILE_PARAMETERS not in items:
-            raise _Corrupt("metadata lacks the file parameters item")
-        block_size, flags = struct.unpack("<II", reader.exact(items[_VHDX_FILE_PARAMETERS][0], 8, "file parameters"))
-        if block_size < 1 << 20 or block_size > 256 << 20 or block_size & (block_size - 1):
-            raise _Corrupt(f"block size {block_size} is not a power of two between 1 and 256 MiB")
+
+        def item(guid: str, fmt: str) -> tuple:
+            return struct.unpack(fmt, reader.exact(items[guid][0], struct.calcsize(fmt), f"metadata item {guid}"))
+
+        block_size, flags = item(self.FILE_PARAMETERS, "<II")
+        (size,) = item(self.VIRTUAL_DISK_SIZE, "<Q")
+        (logical,) = item(self.LOGICAL_SECTOR, "<I")
+        (physical,) = item(self.PHYSICAL_SECTOR, "<I")
+        result.virtual_size = size // 512 * 512  # qemu counts whole sectors
+        result.subformat = "fixed" if flags & 1 else "dynamic"
         if flags & 2:
             result.add("backing-file", "differencing VHDX: it has a parent qemu would open")
-        result.subformat = "fixed" if flags & 1 else "dynamic"
+        if block_size < self.MIB or block_size > 256 * self.MIB or block_size & (block_size - 1):
+            raise _Corrupt(f"block size {block_size} is not a power of two between 1 and 256 MiB")
+        if logical not in (512, 4096) or physical not in (512, 4096):
+            raise _Corrupt(f"sector sizes {logical}/{physical} are not 512 or 4096")
+        if not 0 < size <= self.MAX_SIZE:
+            raise _Absurd(f"virtual size {size} is outside VHDX's 1 B..64 TiB")
+        self._bat(reader, regions[self.BAT], size, block_size, logical)
+
+    def _header(self, reader) -> bytes:
+        """The current header: the valid one of the two with the higher sequence number."""
+        valid = []
+        for offset in (64 << 10, 128 << 10):
+            block = reader.at(offset, 4096)
+            if len(block) == 4096 and block[:4] == b"head" and _checksum_ok(block):
+                (sequence,) = struct.unpack_from("<Q", block, 8)
+                (version,) = struct.unpack_from("<H", block, 66)
+                if version == 1:
+                    valid.append((sequence, block))
+        if not valid:
+            raise _Corrupt("neither header has a valid signature, checksum and version")
+        return max(valid)[1]
+
+    def _regions(self, reader) -> dict[str, tuple[int, int]]:
+        table = reader.exact(192 << 10, 64 << 10, "region table")
+        if table[:4] != b"regi" or not _checksum_ok(table):
+            raise _Corrupt("region table signature or checksum is wrong")
+        (count,) = struct.unpack_from("<I", table, 8)
+        if count > 2047:
+            raise _Corrupt(f"region table has {count} entries (at most 2047)")
+        regions: dict[str, tuple[int, int]] = {}
+        spans = [(0, self.MIB)]  # the header section
+        for index in range(count):
+            guid = _guid(table[16 + 32 * index:])
+            offset, length, flags = struct.unpack_from("<QII", table, 32 + 32 * index)
+            if guid not in (self.BAT, self.METADATA):
+                if flags & 1:
+                    raise _Corrupt(f"unknown required region {guid}")
+                continue
+            if offset % self.MIB or length % self.MIB or any(offset < e and offset + length > s for s, e in spans):
+                raise _Corrupt(f"region {guid} at {offset}+{length} is misaligned or overlaps another")
+            spans.append((offset, offset + length))
+            regions[guid] = (offset, length)
+        if set(regions) != {self.BAT, self.METADATA}:
+            raise _Corrupt("the block allocation table or metadata region is missing")
+        return regions
+
+    def _metadata(self, reader, offset: int) -> dict[str, tuple[int, int]]:
+        table = reader.exact(offset, 64 << 10, "metadata table")
+        if table[:8] != b"metadata":
+            raise _Corrupt("metadata table signature is wrong")
+        (count,) = struct.unpack_from("<H", table, 10)
+        if count > 2047:
+            raise _Corrupt(f"metadata table has {count} entries (at most 2047)")
+        items = {}
+        for index in range(count):
+            entry = table[32 + 32 * index:64 + 32 * index]
+            item_offset, length, flags = struct.unpack_from("<III", entry, 16)
+            guid = _guid(entry)
+            if flags & 4 and guid not in self.REQUIRED_ITEMS + (self.PARENT_LOCATOR,):
+                raise _Corrupt(f"unknown required metadata item {guid}")
+            items[guid] = (offset + item_offset, length)
+        missing = [guid for guid in self.REQUIRED_ITEMS if guid not in items]
+        if missing:
+            raise _Corrupt(f"metadata lacks required items {missing}")
+        return items
+
+    def _bat(self, reader, region: tuple[int, int], size: int, block_size: int, logical: int) -> None:
+        """qemu reads the whole block allocation table and refuses blocks past the end of the file."""
+        chunk_ratio = (1 << 23) * logical // block_size
+        blocks = -(-size // block_size)
+        entries = blocks + (blocks - 1) // chunk_ratio
+        offset, length = region
+        if entries * 8 > length:
+            raise _Corrupt(f"block allocation table region of {length} bytes is too small for {entries} entries")
+        bat = reader.exact(offset, _table(entries, 8, "block allocation table"), "block allocation table")
+        for index, (entry,) in enumerate(struct.iter_unpack("<Q", bat)):
+            present = entry & 7 in (6, 7) if index % (chunk_ratio + 1) != chunk_ratio else entry & 7 == 6
+            if present and (entry >> 20 << 20) + block_size > reader.size:
+                raise _Corrupt("blocks point after the end of the file (truncated image)")
 
 
 class Vdi(FormatProbe):
