@@ -226,29 +226,17 @@ class FormatProbe:
         """The file carries this format's signature."""
         raise NotImplementedError
 
-    def describe(self, reader: _Reader, inspector: oslo.FileInspector | None, result: _Result) -> None:
+    def describe(self, reader: _Reader, result: _Result) -> None:
         """Fill ``result`` from the header; raise _Corrupt/_Absurd/_BudgetExceeded to stop early."""
 
     def examine(self, reader: _Reader) -> _Result:
         """oslo's verdict plus ours; for the same violation id our (more precise) message wins."""
         result = _Result()
-        oslo_findings: list[tuple[str, str]] = []
-        inspector = None
-        if self.inspector is not None:
-            try:
-                inspector = _run_inspector(self.inspector, reader)
-                oslo_findings = self._oslo_verdict(inspector)
-            except _BudgetExceeded as exc:
-                inspector = None
-                oslo_findings = [("absurd-header", f"{self.name}: header points at too much metadata ({exc})")]
-            except Exception as exc:  # noqa: BLE001 - hostile input may trip any error in a third-party parser
-                # oslo could not parse it; our own validation below usually says more precisely why.
-                inspector = None
-                oslo_findings = [("corrupt-header", f"{self.name}: {exc} (oslo.utils format_inspector)")]
+        oslo_findings = self._oslo_findings(reader) if self.inspector else []
         try:
-            self.describe(reader, inspector, result)
+            self.describe(reader, result)
         except _BudgetExceeded as exc:
-            result.add("absurd-header", f"{self.name} header points at more metadata than a sane image has ({exc})")
+            result.add("absurd-header", f"{self.name}: header points at more metadata than a sane image has ({exc})")
         except _Absurd as exc:
             result.add("absurd-header", f"{self.name}: {exc}")
         except (_Corrupt, struct.error, ValueError, IndexError, KeyError) as exc:
@@ -257,19 +245,28 @@ class FormatProbe:
             result.add(vid, message)
         return result
 
-    def _oslo_verdict(self, inspector: oslo.FileInspector) -> list[tuple[str, str]]:
+    def _oslo_findings(self, reader: _Reader) -> list[tuple[str, str]]:
+        """oslo's inspector and safety checks, as (violation id, message) pairs."""
+        try:
+            inspector = _run_inspector(self.inspector, reader)
+        except _BudgetExceeded as exc:
+            return [("absurd-header", f"{self.name}: header points at more metadata than a sane image has ({exc})")]
+        except Exception as exc:  # noqa: BLE001 - hostile input may trip any error in a third-party parser
+            return [("corrupt-header", f"{self.name}: {exc} (oslo.utils format_inspector)")]
         if not inspector.complete or not inspector.format_match:
-            raise _Corrupt("header incomplete or inconsistent (truncated image?)")
+            return [("corrupt-header", f"{self.name}: header incomplete or inconsistent (truncated image?)")]
         try:
             inspector.safety_check()
         except oslo.SafetyCheckFailed as failed:
             return [(self.check_ids.get(check, "corrupt-header"), f"{self.name}: {exc} (oslo.utils check '{check}')")
                     for check, exc in failed.failures.items()]
+        except Exception as exc:  # noqa: BLE001 - as above
+            return [("corrupt-header", f"{self.name}: {exc} (oslo.utils format_inspector)")]
         return []
 
 
-def _starts(reader: _Reader, magic: bytes, offset: int = 0) -> bool:
-    return reader.head[offset:offset + len(magic)] == magic
+def _starts(reader: _Reader, magic: bytes) -> bool:
+    return reader.head[:len(magic)] == magic
 
 
 def _table(entries: int, entry_size: int, what: str) -> int:
@@ -318,7 +315,7 @@ class Qcow2(FormatProbe):
             return result
         return super().examine(reader)
 
-    def describe(self, reader, inspector, result):
+    def describe(self, reader, result):
         head = reader.head
         (_, version, bf_offset, bf_size, cluster_bits, size, crypt, l1_size, l1_offset,
          rt_offset, rt_clusters, nb_snapshots, snapshots_offset) = _unpack(">4sIQIIQIIQQIIQ", head, 0, "qcow2 header")
@@ -441,7 +438,7 @@ class Qcow(FormatProbe):
     def claims(self, reader):
         return _starts(reader, b"QFI\xfb\0\0\0\1")
 
-    def describe(self, reader, inspector, result):
+    def describe(self, reader, result):
         _, _, bf_offset, bf_size, _, size, cluster_bits, l2_bits, _, crypt, l1_offset = _unpack(
             ">4sIQIIQBBHIQ", reader.head, 0, "qcow header")
         result.virtual_size = size // 512 * 512  # qemu counts whole sectors
@@ -466,7 +463,7 @@ class Qed(FormatProbe):
     def claims(self, reader):
         return _starts(reader, b"QED\0")
 
-    def describe(self, reader, inspector, result):
+    def describe(self, reader, result):
         _, _, _, _, features, _, _, _, size = _unpack("<IIIIQQQQQ", reader.head, 0, "QED header")
         result.virtual_size = size
         if size % 512:
@@ -523,7 +520,7 @@ class Vmdk(FormatProbe):
             raise _Corrupt("grain directories or data start beyond the end of the file (truncated image)")
         return desc_sec, desc_num
 
-    def describe(self, reader, inspector, result):
+    def describe(self, reader, result):
         if _starts(reader, b"KDMV"):
             desc_sec, desc_num = self._sparse(reader, result)
             text = _c_string(reader.exact(desc_sec * 512, min(desc_num * 512, (1 << 20) - 1), "descriptor"))
@@ -565,7 +562,7 @@ class Vpc(FormatProbe):
     def claims(self, reader):
         return _starts(reader, b"conectix") or reader.tail[-512:][:8] == b"conectix"
 
-    def describe(self, reader, inspector, result):
+    def describe(self, reader, result):
         at_start = _starts(reader, b"conectix")
         footer = reader.head[:512] if at_start else reader.tail[-512:]
         (_, _, _, data_offset, _, creator, _, _, _, current_size, cyls, heads, secs, disk_type, checksum
@@ -660,7 +657,7 @@ class Vhdx(FormatProbe):
     def claims(self, reader):
         return _starts(reader, b"vhdxfile")
 
-    def describe(self, reader, inspector, result):
+    def describe(self, reader, result):
         self._header(reader)
         regions = self._regions(reader)
         items = self._metadata(reader, regions[self.METADATA][0])
@@ -767,7 +764,7 @@ class Vdi(FormatProbe):
     def claims(self, reader):
         return reader.head[0x40:0x44] == b"\x7f\x10\xda\xbe"
 
-    def describe(self, reader, inspector, result):
+    def describe(self, reader, result):
         version, _, image_type = _unpack("<III", reader.head, 0x44, "VDI header")
         (sector_size,) = _unpack("<I", reader.head, 360, "VDI header")
         bitmap_offset, data_offset = _unpack("<II", reader.head, 340, "VDI header")
@@ -797,7 +794,7 @@ class Luks(FormatProbe):
     def claims(self, reader):
         return _starts(reader, b"LUKS\xba\xbe")
 
-    def describe(self, reader, inspector, result):
+    def describe(self, reader, result):
         result.encryption = "luks"
         (payload,) = _unpack(">I", reader.head, 104, "LUKS header")
         result.virtual_size = max(0, reader.size - payload * 512)
@@ -809,7 +806,7 @@ class Parallels(FormatProbe):
     def claims(self, reader):
         return reader.head[:16] in (b"WithoutFreeSpace", b"WithouFreSpacExt")
 
-    def describe(self, reader, inspector, result):
+    def describe(self, reader, result):
         version, _, _, tracks, bat_entries, nb_sectors = _unpack("<IIIIIQ", reader.head, 16, "parallels header")
         result.virtual_size = nb_sectors * 512
         if version != 2:
@@ -825,7 +822,7 @@ class Bochs(FormatProbe):
     def claims(self, reader):
         return reader.head[:32] == b"Bochs Virtual HD Image".ljust(32, b"\0")
 
-    def describe(self, reader, inspector, result):
+    def describe(self, reader, result):
         kind, subtype, version, _, catalog, _, extent = _unpack("<16s16sIIIII", reader.head, 32, "bochs header")
         if _c_string(kind) != b"Redolog" or _c_string(subtype) != b"Growing" or version not in (0x10000, 0x20000):
             raise _Corrupt("not a growing redolog of version 1 or 2")
@@ -846,7 +843,7 @@ class Cloop(FormatProbe):
     def claims(self, reader):
         return _starts(reader, self.MAGIC)
 
-    def describe(self, reader, inspector, result):
+    def describe(self, reader, result):
         block_size, n_blocks = _unpack(">II", reader.head, 128, "cloop header")
         result.virtual_size = block_size * n_blocks
         if block_size == 0 or block_size % 512 or block_size > 64 << 20:
@@ -864,7 +861,7 @@ class Dmg(FormatProbe):
     def claims(self, reader):
         return reader.size >= 512 and reader.tail[-512:][:4] == b"koly"
 
-    def describe(self, reader, inspector, result):
+    def describe(self, reader, result):
         (sectors,) = _unpack(">Q", reader.tail[-512:], 492, "dmg trailer")
         result.virtual_size = sectors * 512
 
@@ -877,7 +874,7 @@ class Iso(FormatProbe):
     def claims(self, reader):
         return reader.head[32769:32774] in (b"CD001", b"NSR02", b"NSR03")
 
-    def describe(self, reader, inspector, result):
+    def describe(self, reader, result):
         # qemu reads an ISO as a raw disk: its guest-visible size is the file's.
         result.virtual_size = _whole_sectors(reader.size)
 
