@@ -142,7 +142,7 @@ class DaskExecutor(Executor):
         except ImportError:
             raise ToolMissingError("the dask executor needs dask.distributed: pip install 'imgtools[batch]'") from None
         try:
-            client = Client(self.address, timeout=self.connect_timeout, set_as_default=False)
+            client = Client(self.address, timeout=self.connect_timeout)
         except Exception as exc:
             raise EnvironmentProblem(
                 f"cannot reach the Dask scheduler at {self.address} ({exc}); start one with 'dask scheduler' "

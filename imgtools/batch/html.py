@@ -39,7 +39,8 @@ def render_html(summary: dict[str, Any], results: list[ImageResult]) -> str:
     title = f"imgtools batch: {summary['passed']}/{summary['total']} passed"
     meta = " · ".join(
         escape(str(part)) for part in (
-            summary.get("manifest"), summary.get("executor"), summary.get("started_at"),
+            summary.get("manifest"), "profile " + ", ".join(summary.get("profiles") or ["?"]),
+            summary.get("executor"), summary.get("started_at"),
             f"fail on {summary.get('fail_on')}", "interrupted: partial results" if summary.get("interrupted") else None,
         ) if part
     )

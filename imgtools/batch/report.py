@@ -68,6 +68,7 @@ def summarize(results: list[ImageResult], **meta: Any) -> dict[str, Any]:
         "failed": verdicts["fail"],
         "errors": verdicts["error"],
         "resumed": sum(r.resumed for r in results),
+        "profiles": sorted({r.profile for r in results}),
         "check_failures": [
             {"id": check, "title": titles[check], "images": count} for check, count in per_check.most_common()
         ],
@@ -91,6 +92,7 @@ def _image_entry(result: ImageResult) -> dict[str, Any]:
         ],
         "checks": len(result.findings),
         "attempts": result.attempts,
+        "resumed": result.resumed,
         "seconds": round(result.seconds, 3),
         "result": result_path(Path(), result.name).name,
     }

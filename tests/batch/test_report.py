@@ -97,3 +97,11 @@ def test_html_renders_every_image_and_failure_in_chromium(tmp_path):
     assert "fix IMG-A:\n  run this" in dom
     assert "<script>alert(1)" not in dom  # hostile text stays text
     assert "<svg" in dom and "title of IMG-W" in dom  # the failure chart
+
+
+def test_info_failures_count_only_at_fail_on_info():
+    notes = [finding("IMG-I", "fail", "info"), finding("IMG-W", "fail", "warning")]
+    at_error = ImageResult(**{**result("a", "pass", notes).model_dump(), "report": {"fail_on": "error", "findings": notes}})
+    at_info = ImageResult(**{**result("a", "fail", notes).model_dump(), "report": {"fail_on": "info", "findings": notes}})
+    assert [f["id"] for f in at_error.failed_findings()] == ["IMG-W"]
+    assert [f["id"] for f in at_info.failed_findings()] == ["IMG-W", "IMG-I"]
