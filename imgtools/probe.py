@@ -481,13 +481,15 @@ class Vmdk(FormatProbe):
     inspector = oslo.VMDKInspector
     check_ids = {"descriptor": "vmdk-extent"}
     MONOLITHIC = ("monolithicSparse", "streamOptimized")
+    GD_AT_END = 0xFFFFFFFFFFFFFFFF
+    FLAG_REDUNDANT_GD = 2
 
     def claims(self, reader):
         start = reader.head[:1024].lower()
         return _starts(reader, b"KDMV") or b"# disk descriptorfile" in start or b"createtype=" in start
 
     def examine(self, reader):
-        if _starts(reader, b"KDMV") and len(reader.head) >= 44 and _unpack("<Q", reader.head, 28, "")[0] == 0:
+        if _starts(reader, b"KDMV") and reader.head[28:36] == bytes(8):  # descriptor offset 0
             # A sparse extent with no embedded descriptor: qemu opens it, oslo cannot.
             result = _Result()
             try:
@@ -498,9 +500,6 @@ class Vmdk(FormatProbe):
                        "probe the descriptor file (which is itself rejected: it names other files)")
             return result
         return super().examine(reader)
-
-    GD_AT_END = 0xFFFFFFFFFFFFFFFF
-    FLAG_REDUNDANT_GD = 2
 
     def _sparse(self, reader, result) -> tuple[int, int]:
         (_, version, flags, capacity, grain, desc_sec, desc_num, gtes, rgd_offset, gd_offset, overhead) = _unpack(
@@ -530,7 +529,7 @@ class Vmdk(FormatProbe):
         create_type = re.search(r'^\s*createType\s*=\s*"([^"]*)"', descriptor, re.MULTILINE | re.IGNORECASE)
         result.subformat = create_type.group(1) if create_type else None
         extents = [m.groups() for m in map(_EXTENT.match, descriptor.splitlines()) if m]
-        names = [name for _, _, kind, name in extents if name is not None]
+        names = [name for *_, name in extents if name is not None]
         if re.search(r"^\s*parentFileNameHint\s*=", descriptor, re.MULTILINE | re.IGNORECASE):
             result.add("backing-file", "VMDK descriptor names a parent disk (parentFileNameHint)")
         if not _starts(reader, b"KDMV"):

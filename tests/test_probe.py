@@ -124,6 +124,19 @@ def test_images_holding_data_beyond_the_head(tmp_path, fmt, options):
     assert (facts.format, facts.virtual_size) == (fmt, qemu_info(path, fmt)["virtual-size"])
 
 
+@pytest.mark.parametrize("fmt", ["vhdx", "vpc"])
+def test_truncated_image_with_data(tmp_path, fmt):
+    """Blocks beyond the end of the file: qemu refuses to open these (not qcow2 or vmdk), and so does the probe."""
+    source = tmp_path / "data.raw"
+    with open(source, "wb") as f:
+        f.write(os.urandom(12 << 20))
+    path = tmp_path / f"data.{fmt}"
+    qemu_img("convert", "-f", "raw", "-O", fmt, str(source), str(path))
+    truncate(path, 6 << 20)
+    assert "corrupt-header" in ids(path)
+    assert subprocess.run(["qemu-img", "info", "-f", fmt, str(path)], capture_output=True).returncode != 0
+
+
 def test_unsupported_and_deprecated_formats_are_named(benign):
     assert [v.id for v in probe(benign["parallels"]).violations] == ["unsupported-format"]
     assert [v.id for v in probe(benign["qed"]).violations] == ["qed"]
@@ -293,6 +306,8 @@ CORRUPT = {
     "vpc unknown disk type": ("vpc-fixed", lambda p: hostile.vpc_footer(p, 60, "I", 9)),
     "vhdx region table signature": ("vhdx-dynamic", lambda p: hostile.patch(p, 192 << 10, b"xxxx")),
     "vhdx truncated": ("vhdx-dynamic", lambda p: truncate(p, 200 << 10)),
+    "vhdx both headers damaged": ("vhdx-dynamic", lambda p: hostile.patch(hostile.patch(p, 64 << 10, b"x"), 128 << 10, b"x")),
+    "vhdx region checksum": ("vhdx-dynamic", lambda p: hostile.patch(p, (192 << 10) + 4, b"\0\0\0\0")),
     "vmdk sparse version": ("vmdk-monolithicSparse", lambda p: hostile.patch(p, 4, struct.pack("<I", 9))),
     "vdi version": ("vdi", lambda p: hostile.patch(p, 0x44, struct.pack("<I", 0x20000))),
     "vdi block size": ("vdi", lambda p: hostile.patch(p, 376, struct.pack("<I", 4096))),
@@ -351,6 +366,27 @@ def test_headers_asking_for_absurd_resources(benign, tmp_path, case):
 ])
 def test_absurd_headers_of_formats_oslo_lacks(tmp_path, builder):
     assert ids(builder(tmp_path / "x")) == {"absurd-header", "unsupported-format"}
+
+
+def test_other_formats_backing_files(tmp_path):
+    base = make_image(tmp_path / "base.raw", "raw", "1M")
+    qed = tmp_path / "top.qed"
+    qemu_img("create", "-q", "-f", "qed", "-b", str(base), "-F", "raw", str(qed))
+    assert ids(qed) == {"qed", "backing-file"}
+    qcow = tmp_path / "top.qcow"
+    qemu_img("create", "-q", "-f", "qcow", "-b", str(base), "-F", "raw", str(qcow))
+    assert ids(qcow) == {"backing-file"}
+
+
+def test_vmdk_delta_disk_names_its_parent(benign, tmp_path):
+    path = scratch(benign, "vmdk-monolithicSparse", tmp_path)
+    hostile.vmdk_descriptor(path, b'ddb.virtualHWVersion = "4"', b'parentFileNameHint="/x"')
+    assert ids(path) == {"backing-file"}
+
+
+def test_vdi_differencing_is_a_backing_file(benign, tmp_path):
+    path = hostile.patch(scratch(benign, "vdi", tmp_path), 0x1A8, b"\x11" * 16)  # uuid_link
+    assert ids(path) == {"backing-file"}
 
 
 def test_vhd_differencing_is_a_backing_file(benign, tmp_path):
