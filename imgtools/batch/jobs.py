@@ -41,9 +41,9 @@ class FileIdentity(Model):
         try:
             st = os.stat(path)
         except FileNotFoundError:
-            raise ImageAccessError(f"{path}: no such file; fix the path in the manifest") from None
+            raise ImageAccessError(f"{path}: no such file") from None
         except OSError as exc:
-            raise ImageAccessError(f"{path}: cannot be read ({exc.strerror}); check its permissions") from None
+            raise ImageAccessError(f"{path}: cannot be read ({exc.strerror})") from None
         return cls(realpath=os.path.realpath(path), size=st.st_size, mtime_ns=st.st_mtime_ns, inode=st.st_ino)
 
 
@@ -67,7 +67,7 @@ class ImageJob(Model):
     retries: int = 1
     #: A digest of the profile file's content when ``profile`` is a file, so an edit invalidates results.
     profile_digest: str | None = None
-    #: Manifest line that listed the image, for messages.
+    #: Manifest line that listed the image, named when the file is missing.
     line: int | None = None
 
     def key(self) -> str:
@@ -120,6 +120,7 @@ class ImageResult(Model):
 
 
 # -- actions: what a job does once the file is known to exist --
+# (imported when a job runs: the parent process and the Dask client never need the appliance code)
 
 def _check(job: ImageJob) -> tuple[dict[str, Any], dict[str, Any] | None]:
     from ..checks import evaluate
@@ -157,7 +158,9 @@ def run_image(job: ImageJob) -> ImageResult:
     try:
         identity = FileIdentity.of(job.path)
     except ImgtoolsError as exc:
-        return ImageResult.failure(job, "error", str(exc), seconds=time.monotonic() - started, **placement)
+        where = f"line {job.line} of the manifest" if job.line else "the manifest"
+        return ImageResult.failure(job, "error", f"{exc}; check the path on {where}",
+                                   seconds=time.monotonic() - started, **placement)
     try:
         report, output = ACTIONS[job.action](job)
     except UnsafeImageError as exc:

@@ -22,7 +22,8 @@ from pydantic import ValidationError
 
 from ..cli.output import write_atomically
 from ..errors import ImgtoolsError
-from ..report.model import FAILING, SEVERITY_RANK
+from ..report import junit
+from ..report.model import Report
 from .html import render_html
 from .jobs import FileIdentity, ImageJob, ImageResult
 
@@ -98,56 +99,37 @@ def _image_entry(result: ImageResult) -> dict[str, Any]:
     }
 
 
-def junit_xml(results: list[ImageResult], fail_on: str) -> str:
-    """One testsuite per image, one testcase per check.
+def junit_xml(results: list[ImageResult]) -> str:
+    """One testsuite per image: ``imgtools check --format junit``'s suite, named after the image.
 
-    A failed check at or above ``fail_on`` is a ``<failure>``; below it, a pass
-    with the finding in ``<system-out>``; skipped and waived checks are
-    ``<skipped>``; an image that could not be checked is one ``<error>`` (or one
-    ``<failure>`` when the image itself is unsafe).
+    An image that could not be checked is one testcase: an ``<error>``, or a
+    ``<failure>`` when the image itself is unsafe.
     """
     root = ET.Element("testsuites", name="imgtools batch")
-    totals: Counter[str] = Counter()
     for result in results:
-        suite = ET.SubElement(root, "testsuite", name=result.name, time=f"{result.seconds:.3f}")
-        props = ET.SubElement(suite, "properties")
-        for key in ("path", "profile", "action", "verdict"):
-            ET.SubElement(props, "property", name=key, value=str(getattr(result, key)))
-        counts: Counter[str] = Counter()
-        if result.report is None:
-            case = ET.SubElement(suite, "testcase", classname=result.name, name=result.action)
-            kind = "failure" if result.verdict == "fail" else "error"
-            ET.SubElement(case, kind, message=result.reason or result.verdict).text = result.reason
-            counts["tests"] += 1
-            counts[f"{kind}s"] += 1
-        for finding in result.findings:
-            counts["tests"] += 1
-            case = ET.SubElement(suite, "testcase", classname=result.name,
-                                 name=" ".join(filter(None, (finding.get("id"), finding.get("title")))))
-            status = finding.get("status")
-            detail = "\n".join(filter(None, (finding.get("message"), finding.get("remediation"))))
-            if status in FAILING and SEVERITY_RANK.get(finding.get("severity", "error"), 2) >= SEVERITY_RANK[fail_on]:
-                kind = "failure" if status == "fail" else "error"
-                ET.SubElement(case, kind, message=finding.get("message") or "", type=finding.get("severity", "")).text = detail
-                counts[f"{kind}s"] += 1
-            elif status in ("skip", "waived"):
-                ET.SubElement(case, "skipped", message=f"{status}: {finding.get('message') or ''}")
-                counts["skipped"] += 1
-            elif status in FAILING:
-                ET.SubElement(case, "system-out").text = f"{finding.get('severity')}: {detail}"
-        for key in ("tests", "failures", "errors", "skipped"):
-            suite.set(key, str(counts[key]))
-            totals[key] += counts[key]
+        if result.report is not None:
+            suite = ET.fromstring(junit.render(Report.model_validate(result.report))).find("testsuite")
+            suite.set("name", result.name)
+        else:
+            suite = ET.Element("testsuite", name=result.name, tests="1", skipped="0",
+                               failures=str(int(result.verdict == "fail")), errors=str(int(result.verdict != "fail")))
+            ET.SubElement(suite, "properties")
+            case = ET.SubElement(suite, "testcase", classname=f"imgtools.{result.profile}", name=result.action)
+            ET.SubElement(case, "failure" if result.verdict == "fail" else "error",
+                          message=result.reason or result.verdict).text = result.reason
+        suite.set("time", f"{result.seconds:.3f}")
+        ET.SubElement(suite.find("properties"), "property", name="path", value=result.path)
+        root.append(suite)
     for key in ("tests", "failures", "errors"):
-        root.set(key, str(totals[key]))
+        root.set(key, str(sum(int(suite.get(key)) for suite in root)))
     ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 
 
 def write_reports(outdir: Path, results: list[ImageResult], *, fail_on: str, **meta: Any) -> dict[str, Any]:
     """Write summary.json, junit.xml and report.html; return the summary."""
     summary = summarize(results, fail_on=fail_on, **meta)
     write_atomically(outdir / "summary.json", json.dumps(summary, indent=2) + "\n")
-    write_atomically(outdir / "junit.xml", junit_xml(results, fail_on))
+    write_atomically(outdir / "junit.xml", junit_xml(results))
     write_atomically(outdir / "report.html", render_html(summary, results))
     return summary

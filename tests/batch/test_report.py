@@ -8,18 +8,20 @@ from pathlib import Path
 
 from imgtools.batch.jobs import ImageResult
 from imgtools.batch.report import junit_xml, summarize, write_reports
+from imgtools.report.model import Finding, Report
 from tests.batch.chromium import open_page
 
 
-def finding(id, status, severity="error", **extra):
-    return {"id": id, "title": f"title of {id}", "severity": severity, "status": status,
-            "message": f"{id} is {status}", "remediation": f"fix {id}:\n  run this", **extra}
+def finding(id, status, severity="error"):
+    return Finding(id=id, slug=id.lower(), title=f"title of {id}", severity=severity, status=status,
+                   message=f"{id} is {status}", remediation=f"fix {id}:\n  run this", docs="https://docs.example")
 
 
-def result(name, verdict, findings=None, reason=None):
+def result(name, verdict, findings=None, reason=None, fail_on="error"):
+    report = None if findings is None else Report.build(image=f"/images/{name}", profile="huaweicloud",
+                                                        findings=findings, fail_on=fail_on)
     return ImageResult(path=f"/images/{name}", name=name, profile="huaweicloud", action="check", verdict=verdict,
-                       reason=reason, report=None if findings is None else {"verdict": verdict, "findings": findings},
-                       key="k", seconds=1.5)
+                       reason=reason, report=report and report.model_dump(mode="json"), key="k", seconds=1.5)
 
 
 def fleet() -> list[ImageResult]:
@@ -56,23 +58,21 @@ def test_summary_contract_and_fleet_counts():
 
 
 def test_junit_has_a_suite_per_image_and_a_case_per_check():
-    root = ET.fromstring(junit_xml(fleet(), "error"))
+    root = ET.fromstring(junit_xml(fleet()))
     suites = {s.get("name"): s for s in root.iter("testsuite")}
     assert len(suites) == 5
     bad = suites["bad.vmdk"]
-    assert (bad.get("tests"), bad.get("failures"), bad.get("errors")) == ("3", "1", "1")
-    cases = {c.get("name"): c for c in bad.iter("testcase")}
-    assert cases["IMG-A title of IMG-A"].find("failure").text == "IMG-A is fail\nfix IMG-A:\n  run this"
-    assert cases["IMG-B title of IMG-B"].find("error") is not None
-    assert cases["IMG-W title of IMG-W"].find("failure") is None  # a warning does not fail at --fail-on error
+    assert (bad.get("tests"), bad.get("failures"), bad.get("errors")) == ("3", "2", "1")
+    assert {p.get("name"): p.get("value") for p in bad.iter("property")}["path"] == "/images/bad.vmdk"
+    cases = {c.get("name").split()[0]: c for c in bad.iter("testcase")}
+    assert "fix IMG-A:\n  run this" in cases["IMG-A"].find("failure").text
+    assert cases["IMG-B"].find("error") is not None
     ok = suites["ok.qcow2"]
-    assert (ok.get("tests"), ok.get("failures"), ok.get("skipped")) == ("5", "0", "2")
+    assert (ok.get("tests"), ok.get("skipped")) == ("5", "2")
     gone = suites["gone.raw"]
     assert gone.find("testcase/error").get("message") == "/images/gone.raw: no such file"
+    assert suites["evil</script><b>.img"].find("testcase/failure") is not None  # unsafe: the image failed
     assert root.get("tests") == str(sum(int(s.get("tests")) for s in suites.values()))
-    # at --fail-on warning the warning is a failure
-    warned = ET.fromstring(junit_xml(fleet(), "warning"))
-    assert [s.get("failures") for s in warned.iter("testsuite") if s.get("name") == "ok.qcow2"] == ["1"]
 
 
 def test_reports_are_written_whole(tmp_path):
@@ -101,7 +101,5 @@ def test_html_renders_every_image_and_failure_in_chromium(tmp_path):
 
 def test_info_failures_count_only_at_fail_on_info():
     notes = [finding("IMG-I", "fail", "info"), finding("IMG-W", "fail", "warning")]
-    at_error = ImageResult(**{**result("a", "pass", notes).model_dump(), "report": {"fail_on": "error", "findings": notes}})
-    at_info = ImageResult(**{**result("a", "fail", notes).model_dump(), "report": {"fail_on": "info", "findings": notes}})
-    assert [f["id"] for f in at_error.failed_findings()] == ["IMG-W"]
-    assert [f["id"] for f in at_info.failed_findings()] == ["IMG-W", "IMG-I"]
+    assert [f["id"] for f in result("a", "pass", notes).failed_findings()] == ["IMG-W"]
+    assert [f["id"] for f in result("a", "fail", notes, fail_on="info").failed_findings()] == ["IMG-W", "IMG-I"]

@@ -19,9 +19,9 @@ def job_for(path, **settings) -> ImageJob:
 
 
 def test_a_job_runs_in_another_process_and_reports(tmp_path):
-    result = run_isolated(job_for(tmp_path / "missing.raw"))
+    result = run_isolated(job_for(tmp_path / "missing.raw", line=7))
     assert result.verdict == "error"
-    assert "no such file" in result.reason
+    assert result.reason == f"{tmp_path}/missing.raw: no such file; check the path on line 7 of the manifest"
     assert result.attempts == 1
     host, pid = result.worker.rsplit(":", 1)
     assert int(pid) != os.getpid()
