@@ -909,23 +909,24 @@ def probe(path: str | os.PathLike, format_hint: str | None = None) -> ImageFacts
         file_size = os.fstat(fd).st_size
         reader = _Reader(fd, file_size)
         matched = [p for p in PROBES if p.claims(reader)]
-        results = [p.examine(reader) for p in matched]
+        # The first match (registry order) is the format qemu would see; more than one is itself a violation.
+        result = matched[0].examine(reader) if matched else _Result(virtual_size=_whole_sectors(file_size))
+        matched_names = [p.name for p in matched]
         if matched and _partition_table(reader) and not all(p.guest_data_at_start for p in matched):
-            matched_names = [p.name for p in matched] + ["raw (partition table)"]
-        else:
-            matched_names = [p.name for p in matched]
+            matched_names.append("raw (partition table)")
+    except OSError as exc:
+        raise ImageAccessError(f"{path}: read error ({exc.strerror}); check the file and its storage") from None
     finally:
         os.close(fd)
 
     fmt = matched[0].name if matched else "raw"
-    result = results[0] if matched else _Result(virtual_size=_whole_sectors(file_size))
     violations = list(result.violations)
     if len(matched_names) > 1:
         violations.append(Violation(id="multiple-formats", message=f"the file matches several formats: "
                                     f"{', '.join(matched_names)}; a header may be hidden inside another"))
     if hint and hint != fmt:
         violations.append(Violation(id="format-mismatch", message=f"declared format {hint} but the content is {fmt}"))
-    if not FORMATS[fmt].importable and fmt != "qed":
+    if not FORMATS[fmt].importable:
         violations.append(Violation(id="unsupported-format", message=f"{FORMATS[fmt].title} ({fmt}) is a format "
                                     "no public cloud imports; convert it on a trusted host first"))
     return ImageFacts(
