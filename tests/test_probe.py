@@ -396,14 +396,18 @@ def test_vhd_differencing_is_a_backing_file(benign, tmp_path):
 
 # -- reading and access --
 
-@pytest.mark.parametrize("fmt", ["raw", "qcow2", "vpc"])
+HUGE = {  # format -> (-o options, size): sparse files a probe must not read through
+    "raw": ((), "100G"),
+    "qcow2": ((), "100G"),
+    "vpc": (("force_size=on",), "1T"),  # a dynamic VHD's block table is read whole: 2 MiB here
+    "vhdx": ((), "10T"),
+}
+
+
+@pytest.mark.parametrize("fmt", HUGE)
 def test_huge_sparse_image_reads_a_bounded_amount(tmp_path, monkeypatch, fmt):
-    path = tmp_path / f"huge.{fmt}"
-    if fmt == "raw":
-        path.touch()
-        os.truncate(path, 100 << 30)
-    else:
-        create(path, fmt, size="100G") if fmt == "qcow2" else create(path, fmt, "force_size=on", size="1T")
+    options, size = HUGE[fmt]
+    path = create(tmp_path / f"huge.{fmt}", fmt, *options, size=size)
     real_pread = os.pread
     read = []
 
@@ -423,7 +427,7 @@ def test_huge_sparse_image_reads_a_bounded_amount(tmp_path, monkeypatch, fmt):
 def test_missing_unreadable_and_odd_paths(tmp_path):
     with pytest.raises(ImageAccessError, match="no such file"):
         probe(tmp_path / "absent.img")
-    with pytest.raises(ImageAccessError, match="directory|not a regular file"):
+    with pytest.raises(ImageAccessError, match="directory"):
         probe(tmp_path)
     with pytest.raises(ImageAccessError, match="not a regular file"):
         probe("/dev/null")
