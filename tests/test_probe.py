@@ -208,6 +208,14 @@ def test_qcow2_data_file_bit_by_surgery(benign, tmp_path):
     assert ids(path) == {"data-file"}
 
 
+def test_qcow2_data_file_extension_without_the_bit(tmp_path):
+    path = create(tmp_path / "d.qcow2", "qcow2", f"data_file={tmp_path / 'data.raw'}")
+    hostile.qcow2_field(path, 72, "Q", 0)
+    facts = probe(path)
+    assert {v.id for v in facts.violations} == {"data-file"}
+    assert "data.raw" in facts.violations[0].message
+
+
 def test_qcow2_unknown_incompatible_feature(benign, tmp_path):
     path = hostile.qcow2_field(scratch(benign, "qcow2-1.1", tmp_path), 72, "Q", 1 << 10)
     assert ids(path) == {"unknown-feature"}
@@ -218,6 +226,7 @@ def test_vmdk_with_other_files(tmp_path, subformat):
     path = create(tmp_path / f"{subformat}.vmdk", "vmdk", f"subformat={subformat}")
     facts = probe(path)
     assert (facts.format, facts.subformat) == ("vmdk", subformat)
+    assert facts.virtual_size == qemu_info(path, "vmdk")["virtual-size"]
     assert {v.id for v in facts.violations} == {"vmdk-extent"}
     # a flat extent is plain raw data; a sparse extent probed alone is rejected
     for piece in tmp_path.glob(f"{subformat}-*.vmdk"):
