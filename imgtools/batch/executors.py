@@ -115,6 +115,8 @@ class DaskExecutor(Executor):
 
     A worker that is lost mid-job has its job rescheduled by Dask (up to the
     scheduler's ``allowed-failures``); after that the image gets an error row.
+    On Ctrl-C the queued jobs are cancelled; a job already running on a worker
+    ends by itself or at its timeout (Dask cannot stop a running task).
     """
 
     scheme = "dask"

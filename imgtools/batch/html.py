@@ -19,21 +19,8 @@ VERDICT_COLOURS = {"pass": "#2e7d32", "fail": "#c62828", "error": "#ef6c00"}
 
 
 def render_html(summary: dict[str, Any], results: list[ImageResult]) -> str:
-    data = {
-        "images": [
-            {
-                "name": r.name, "path": r.path, "profile": r.profile, "verdict": r.verdict, "reason": r.reason or "",
-                "seconds": round(r.seconds, 1), "failed": len(r.failed_findings()),
-                "top": [f["id"] for f in r.failed_findings()[:3]],
-                "findings": [
-                    {**{key: f.get(key) for key in ("id", "title", "severity", "status", "message", "remediation")},
-                     "failed": f in r.failed_findings()}
-                    for f in r.findings
-                ],
-            }
-            for r in results
-        ]
-    }
+    """The page for ``summary``; ``results`` (in the same order) add every check's finding to the table."""
+    data = {"images": [_image(entry, result) for entry, result in zip(summary["images"], results)]}
     # With "<" escaped, no text in the data can end the script element or open a tag.
     embedded = json.dumps(data).replace("<", "\\u003c")
     title = f"imgtools batch: {summary['passed']}/{summary['total']} passed"
@@ -48,6 +35,21 @@ def render_html(summary: dict[str, Any], results: list[ImageResult]) -> str:
         title=escape(title), meta=meta, cards=_cards(summary), fleet_bar=_fleet_bar(summary),
         failure_chart=_failure_chart(summary), data=embedded, style=_STYLE, script=_SCRIPT,
     )
+
+
+def _image(entry: dict[str, Any], result: ImageResult) -> dict[str, Any]:
+    """One image for the page's script: its summary row, and all its findings flagged failed or not."""
+    failed = {f["id"] for f in entry["findings"]}
+    return {
+        **{key: entry[key] for key in ("name", "path", "profile", "verdict", "seconds", "top_failures")},
+        "reason": entry["reason"] or "",
+        "failed": len(failed),
+        "findings": [
+            {**{key: f.get(key) for key in ("id", "title", "severity", "status", "message", "remediation")},
+             "failed": f["id"] in failed}
+            for f in result.findings
+        ],
+    }
 
 
 def _cards(summary: dict[str, Any]) -> str:
@@ -179,14 +181,14 @@ _SCRIPT = r"""
   var imageRows = data.images.map(function (im) {
     return {
       im: im, attrs: {"data-image": im.name, "data-verdict": im.verdict},
-      sort: [im.name, order[im.verdict], im.profile, -im.failed, im.top.join(" "), im.reason, im.seconds],
-      haystack: [im.name, im.path, im.profile, im.verdict, im.reason, im.top.join(" ")].join(" ").toLowerCase()
+      sort: [im.name, order[im.verdict], im.profile, -im.failed, im.top_failures.join(" "), im.reason, im.seconds],
+      haystack: [im.name, im.path, im.profile, im.verdict, im.reason, im.top_failures.join(" ")].join(" ").toLowerCase()
     };
   });
   table("images", imageRows, function (row) {
     var im = row.im;
     return [[im.name, "name", false, im.path], [im.verdict, "verdict v-" + im.verdict], [im.profile],
-            [String(im.failed)], [im.top.join(", ")], [im.reason], [im.seconds.toFixed(1) + " s"]];
+            [String(im.failed)], [im.top_failures.join(", ")], [im.reason], [im.seconds.toFixed(1) + " s"]];
   }, [{id: "images-verdict", accept: function (row, v) { return row.im.verdict === v; }}]);
   var findingRows = [];
   data.images.forEach(function (im) {

@@ -179,3 +179,27 @@ def test_guest_images_get_the_verdicts_of_their_drivers(tmp_path):
     ubuntu = json.loads((tmp_path / "out" / f"{rows['ubuntu']['name']}.json").read_text())
     virtio = next(f for f in ubuntu["report"]["findings"] if f["id"] == "IMG-DRV-001")
     assert "update-initramfs" in virtio["remediation"]  # the fix of its own family
+
+
+@pytest.mark.appliance
+def test_a_terminal_gets_a_live_progress_line(fleet, tmp_path):
+    import pty
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "imgtools.cli.main", "batch", str(fleet), "-o", str(tmp_path),
+                             "-j", "1"], stdout=subprocess.DEVNULL, stderr=slave)
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # the other end closed
+            break
+        if not chunk:
+            break
+        seen += chunk
+    proc.wait(timeout=600)
+    os.close(master)
+    text = seen.decode()
+    assert "\rbatch: " in text and "in flight" in text
+    assert "5/5 done, " in text  # the last state is left on screen
