@@ -539,7 +539,10 @@ class Vmdk(FormatProbe):
             return
         plain = (len(extents) == 1 and extents[0][2].upper() == "SPARSE"
                  and all(not re.search(r"[/\\:]", name) for name in names))
-        if not extents:
+        if result.virtual_size == 0 and extents:
+            result.add("vmdk-extent", "VMDK sparse header with zero capacity: qemu would open the extents its "
+                       f"embedded descriptor names: {names}")
+        elif not extents:
             result.add("vmdk-extent", "VMDK embedded descriptor names no extent (a piece of a split VMDK?); "
                        "qemu cannot open it alone")
         elif result.subformat not in self.MONOLITHIC or not plain:

@@ -257,6 +257,12 @@ def test_vmdk_embedded_descriptor_patched_elsewhere(benign, tmp_path):
     assert "/dev/sda" in facts.violations[0].message
 
 
+def test_vmdk_zero_capacity_header_defers_to_its_descriptor(benign, tmp_path):
+    """Old qemu opened the embedded descriptor's extents when the sparse header's capacity is 0."""
+    path = hostile.patch(scratch(benign, "vmdk-monolithicSparse", tmp_path), 12, struct.pack("<Q", 0))
+    assert ids(path) == {"vmdk-extent"}
+
+
 def test_qed_always_rejected(benign):
     assert ids(benign["qed"]) == {"qed"}
 
