@@ -46,7 +46,6 @@ def create(path: Path, fmt: str, *options: str, size: str = "64M", extra: tuple[
             # qemu's PBKDF benchmark (LUKS key slots) fails at random on a busy machine.
             if "accurate CPU usage" not in exc.stderr or attempt == 4:
                 raise
-    return path
 
 
 # name -> (qemu-img format, -o options, extra argv, expected subformat, safe)

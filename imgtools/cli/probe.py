@@ -34,16 +34,25 @@ exit codes:
 """
 
 
-def register(sub) -> None:
-    from ..probe import VIOLATIONS
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Lists the violation registry in --help, importing the probe (and oslo.utils) only then."""
 
-    listed = "\n".join(f"  {vid:<20}{text}" for vid, text in VIOLATIONS.items())
+    def add_text(self, text):
+        if text and "{violations}" in text:
+            from ..probe import VIOLATIONS
+
+            listed = "\n".join(f"  {vid:<20}{meaning}" for vid, meaning in VIOLATIONS.items())
+            text = text.replace("{violations}", listed)
+        super().add_text(text)
+
+
+def register(sub) -> None:
     parser = sub.add_parser(
         "probe",
         help="tell what an image file is and whether it is safe to open (bounded read, no qemu)",
         description=DESCRIPTION,
-        epilog=EPILOG.format(violations=listed),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=EPILOG,
+        formatter_class=_HelpFormatter,
     )
     parser.add_argument("image", metavar="IMAGE", help="the image file (never modified)")
     parser.add_argument(
