@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from ..facts import ImageFacts
 from ..formats import FORMATS
 from .output import human_size, print_json
+
+if TYPE_CHECKING:
+    from ..facts import ImageFacts
 
 DESCRIPTION = """\
 Tell what a disk image file is without trusting it.
