@@ -89,18 +89,6 @@ def read_facts(path: str) -> Facts:
         raise UsageError(f"{path} is not an imgtools facts document ({first}); make one with imgtools inspect --json") from None
 
 
-def gather(args) -> Facts:
-    """Facts for the image: the probe's alone when it is unsafe (it is never opened), else inspected."""
-    from ..probe import probe
-
-    image = probe(args.image, args.format_hint)
-    if not image.safe:
-        return Facts(image=image)
-    from ..inspect import gather_facts
-
-    return gather_facts(args.image, format_hint=args.format_hint, refresh=args.no_cache)
-
-
 def run(args) -> int:
     from ..checks import evaluate
     from ..profiles import load_profile
@@ -109,7 +97,12 @@ def run(args) -> int:
         raise UsageError("give either IMAGE or --facts FILE (see 'imgtools check --help')")
     profile = load_profile(args.profile)
     waivers = parse_waivers(args.waive)
-    facts = read_facts(args.facts) if args.facts else gather(args)
+    if args.facts:
+        facts = read_facts(args.facts)
+    else:
+        from ..inspect import gather_facts  # an unsafe image is probed only, never opened
+
+        facts = gather_facts(args.image, format_hint=args.format_hint, refresh=args.no_cache)
     report = evaluate(facts, profile, waivers, fail_on=args.fail_on)
     if args.output:
         try:
