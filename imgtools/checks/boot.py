@@ -105,9 +105,10 @@ GRUB_REBUILD = {
 }
 
 
-def _grub_fix(step: str) -> dict[str, str]:
-    """``step`` then regenerate grub.cfg, for each family."""
-    fixes = {family: f"{WHERE}\n{step}\n{cmd}" for family, cmd in GRUB_REBUILD.items()}
+def _grub_fix(step: str, rhel_step: str = "") -> dict[str, str]:
+    """``step`` (plus ``rhel_step`` on RHEL, where grubby edits the entries) then regenerate grub.cfg."""
+    steps = {family: step for family in GRUB_REBUILD} | ({"rhel": f"{step}\n{rhel_step}"} if rhel_step else {})
+    fixes = {family: f"{WHERE}\n{steps[family]}\n{cmd}" for family, cmd in GRUB_REBUILD.items()}
     fixes["any"] = f"{WHERE}\n{step}\n" + "\n".join(
         f"{cmd}   # {label}" for label, cmd in (("Debian/Ubuntu", GRUB_REBUILD["debian"]), ("RHEL/SUSE", GRUB_REBUILD["rhel"]))
     )
@@ -158,8 +159,8 @@ CHECKS = (
         "root= naming the device breaks boot with 'Cannot find root device'.",
         remediation=_grub_fix(
             "Make GRUB write root=UUID=: set GRUB_DISABLE_LINUX_UUID=false in /etc/default/grub "
-            "(and remove any hard-coded root= from GRUB_CMDLINE_LINUX); RHEL also: "
-            "grubby --update-kernel=ALL --args=\"root=UUID=$(findmnt -no UUID /)\""
+            "(and remove any hard-coded root= from GRUB_CMDLINE_LINUX)",
+            "grubby --update-kernel=ALL --args=\"root=UUID=$(findmnt -no UUID /)\"",
         ),
         docs=IMS_LINUX_DOC,
         evaluate=_root_spec,
@@ -225,8 +226,8 @@ CHECKS = (
         rationale="Azure and GCE show the serial console only with console=ttyS0, and Azure asks for "
         "rootdelay=300 so a slow storage start does not fail the boot.",
         remediation=_grub_fix(
-            "Add the arguments to GRUB_CMDLINE_LINUX in /etc/default/grub "
-            "(RHEL also: grubby --update-kernel=ALL --args=\"<arguments>\")"
+            "Add the arguments to GRUB_CMDLINE_LINUX in /etc/default/grub",
+            "grubby --update-kernel=ALL --args=\"<arguments>\"",
         ),
         docs="https://learn.microsoft.com/en-us/azure/virtual-machines/linux/create-upload-generic",
         evaluate=_kernel_cmdline,

@@ -6,7 +6,7 @@ from typing import Any, Mapping
 
 from ..facts import Facts
 from .boot import stable_spec_param
-from .image import gib
+from .image import size_text
 from .registry import SIZE_SCHEMA, Check, Outcome, Param, failed, list_param, parse_size, passed, skipped
 from .remedies import WHERE
 
@@ -53,9 +53,9 @@ def _free_space(facts: Facts, params: Mapping[str, Any]) -> Outcome:
         if found is None:
             continue
         need = parse_size(minimum)
-        checked.append(f"{mountpoint} {gib(found.free)} free")
+        checked.append(f"{mountpoint} {size_text(found.free)} free")
         if found.free < need:
-            short.append(f"{mountpoint} has {gib(found.free)} free, needs {gib(need)}")
+            short.append(f"{mountpoint} has {size_text(found.free)} free, needs {size_text(need)}")
     if not checked:
         return skipped("no file-system usage facts for the mount points the profile names")
     if short:

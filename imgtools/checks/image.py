@@ -20,8 +20,12 @@ def format_name(name: str) -> str:
     return ALIASES.get(name.lower(), name.lower())
 
 
-def gib(n: int) -> str:
-    return f"{n / (1 << 30):.2f} GiB"
+def size_text(n: int) -> str:
+    """A size as people compare it with documented limits: 512.0 MiB, 2.00 GiB, 1.00 TiB."""
+    for unit, shift in (("TiB", 40), ("GiB", 30)):
+        if n >= 1 << shift:
+            return f"{n / (1 << shift):.2f} {unit}"
+    return f"{n / (1 << 20):.1f} MiB"
 
 
 def _format_importable(facts: Facts, params: Mapping[str, Any]) -> Outcome:
@@ -45,20 +49,20 @@ def _file_size(facts: Facts, params: Mapping[str, Any]) -> Outcome:
     limit_here = per_format.get(format_name(image.format), limit)
     size = image.file_size
     if size > limit_here:
-        return failed(f"image file is {gib(size)}, over the {gib(limit_here)} limit for {image.format}")
+        return failed(f"image file is {size_text(size)}, over the {size_text(limit_here)} limit for {image.format}")
     if size > limit:
-        return passed(f"image file is {gib(size)}: over {gib(limit)}, allowed for {image.format} up to {gib(limit_here)}")
-    return passed(f"image file is {gib(size)} (limit {gib(limit)})")
+        return passed(f"image file is {size_text(size)}: over {size_text(limit)}, allowed for {image.format} up to {size_text(limit_here)}")
+    return passed(f"image file is {size_text(size)} (limit {size_text(limit)})")
 
 
 def _disk_size(facts: Facts, params: Mapping[str, Any]) -> Outcome:
     size = facts.image.virtual_size
     low, high = parse_size(params["min_disk"]), parse_size(params["max_disk"])
     if size < low:
-        return failed(f"virtual disk is {gib(size)}, under the {gib(low)} minimum")
+        return failed(f"virtual disk is {size_text(size)}, under the {size_text(low)} minimum")
     if size > high:
-        return failed(f"virtual disk is {gib(size)}, over the {gib(high)} maximum system disk")
-    return passed(f"virtual disk is {gib(size)}, within {gib(low)}–{gib(high)}")
+        return failed(f"virtual disk is {size_text(size)}, over the {size_text(high)} maximum system disk")
+    return passed(f"virtual disk is {size_text(size)}, within {size_text(low)}–{size_text(high)}")
 
 
 def _alignment(facts: Facts, params: Mapping[str, Any]) -> Outcome:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from ..facts import Facts
-from .image import format_name, gib
+from .image import format_name, size_text
 from .registry import Check, Outcome, failed, list_param, parse_size, passed, size_param
 
 IMPORT_DOC = "https://support.huaweicloud.com/intl/en-us/usermanual-ims/ims_01_0212.html"
@@ -41,8 +41,8 @@ def _import(operation: str):
         if format_name(image.format) not in {format_name(f) for f in params["formats"]}:
             reasons.append(f"format {image.format} is not one of {', '.join(params['formats'])}")
         if image.file_size > limit:
-            reasons.append(f"file is {gib(image.file_size)}, over {gib(limit)}")
-        return _qualifies(facts, operation, reasons, f"{image.format}, {gib(image.file_size)} ≤ {gib(limit)}")
+            reasons.append(f"file is {size_text(image.file_size)}, over {size_text(limit)}")
+        return _qualifies(facts, operation, reasons, f"{image.format}, {size_text(image.file_size)} ≤ {size_text(limit)}")
 
     return evaluate
 
@@ -51,12 +51,12 @@ def _replication(facts: Facts, params: Mapping[str, Any]) -> Outcome:
     image, limit = facts.image, parse_size(params["max_size"])
     reasons = []
     if image.virtual_size > limit:
-        reasons.append(f"image is {gib(image.virtual_size)}, over {gib(limit)}")
+        reasons.append(f"image is {size_text(image.virtual_size)}, over {size_text(limit)}")
     if format_name(image.format) == "iso":
         reasons.append("ISO images cannot be replicated")
     if _encrypted(facts):
         reasons.append("encrypted images cannot be replicated")
-    return _qualifies(facts, "cross-region replication", reasons, f"{gib(image.virtual_size)}, not ISO, not encrypted")
+    return _qualifies(facts, "cross-region replication", reasons, f"{size_text(image.virtual_size)}, not ISO, not encrypted")
 
 
 def _export(facts: Facts, params: Mapping[str, Any]) -> Outcome:
@@ -66,11 +66,11 @@ def _export(facts: Facts, params: Mapping[str, Any]) -> Outcome:
     if format_name(image.format) == "iso":
         reasons.append("ISO images cannot be exported")
     if image.virtual_size >= limit:
-        reasons.append(f"image is {gib(image.virtual_size)}, not under {gib(limit)}")
+        reasons.append(f"image is {size_text(image.virtual_size)}, not under {size_text(limit)}")
     elif image.virtual_size > normal and _encrypted(facts):
-        reasons.append(f"image is over {gib(normal)} (fast export only) and encrypted (no fast export)")
+        reasons.append(f"image is over {size_text(normal)} (fast export only) and encrypted (no fast export)")
     route = "fast export only" if image.virtual_size > normal else "normal or fast export"
-    return _qualifies(facts, "export to OBS", reasons, f"{gib(image.virtual_size)}, {route}")
+    return _qualifies(facts, "export to OBS", reasons, f"{size_text(image.virtual_size)}, {route}")
 
 
 CHECKS = (

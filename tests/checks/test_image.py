@@ -25,7 +25,7 @@ CASES = [
          lambda f: (setting("image.format", "raw")(f), setting("image.file_size", 200 * GIB)(f)),
          params={"max_file_size_by_format": {"raw": "1TiB"}}, label="fast-import", message="allowed for raw"),
     case("IMG-IMG-003", "pass", debian, message="within 1.00 GiB"),
-    case("IMG-IMG-003", "fail", debian, setting("image.virtual_size", 2048 * GIB), message="over the 1024.00 GiB"),
+    case("IMG-IMG-003", "fail", debian, setting("image.virtual_size", 2048 * GIB), message="over the 1.00 TiB"),
     case("IMG-IMG-003", "fail", debian, setting("image.virtual_size", 512 << 20), label="small",
          message="under the 1.00 GiB minimum"),
     case("IMG-IMG-004", "pass", debian, message="multiple of 1048576"),

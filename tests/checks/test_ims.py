@@ -30,7 +30,7 @@ CASES = [
     case("IMG-IMS-004", "pass", debian, message="normal or fast export"),
     case("IMG-IMS-004", "pass", debian, setting("image.virtual_size", 300 * GIB), label="fast-only",
          message="fast export only"),
-    case("IMG-IMS-004", "fail", debian, setting("image.virtual_size", 1 << 40), message="not under 1024.00 GiB"),
+    case("IMG-IMS-004", "fail", debian, setting("image.virtual_size", 1 << 40), message="not under 1.00 TiB"),
     case("IMG-IMS-004", "fail", debian,
          lambda f: (setting("image.virtual_size", 300 * GIB)(f), setting("image.encrypted", True)(f)),
          label="encrypted-large", message="no fast export"),
