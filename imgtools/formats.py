@@ -18,6 +18,8 @@ class ImageFormat:
 
     #: qemu's block driver name, the value of ``-f`` / ``-O``.
     name: ClassVar[str]
+    #: The qemu driver that reads it, when that is not ``name`` (an ISO is read as raw).
+    driver: ClassVar[str | None] = None
     #: What a person calls it.
     title: ClassVar[str]
     #: The name oslo.utils' format_inspector uses, when it knows the format.
@@ -159,6 +161,7 @@ class Iso(ImageFormat):
     title = "ISO 9660 / UDF optical image"
     inspector_name = "iso"
     extension = "iso"
+    driver = "raw"  # qemu has no iso driver
 
 
 class Luks(ImageFormat):
@@ -216,6 +219,12 @@ def get_format(name: str) -> type[ImageFormat]:
         raise UsageError(
             f"unknown image format {name!r}; known formats: {', '.join(sorted(FORMATS))}"
         ) from None
+
+
+def qemu_driver(name: str) -> str:
+    """The value qemu-img's ``-f`` and libguestfs' ``format=`` take for a probed format."""
+    cls = get_format(name)
+    return cls.driver or cls.name
 
 
 def from_inspector_name(inspector_name: str) -> type[ImageFormat] | None:

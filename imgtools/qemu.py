@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from .errors import ToolFailedError, ToolMissingError
+from .formats import qemu_driver
 
 #: Environment variable that points at another qemu-img binary.
 BINARY_ENV = "IMGTOOLS_QEMU_IMG"
@@ -113,16 +114,16 @@ def _options(options: dict[str, str] | None) -> list[str]:
 # -- argv builders: the only places that know qemu-img's command-line syntax --
 
 def info_argv(path: str, fmt: str) -> list[str]:
-    return [binary(), "info", "-f", fmt, "--output=json", "--force-share", path]
+    return [binary(), "info", "-f", qemu_driver(fmt), "--output=json", "--force-share", path]
 
 
 def check_argv(path: str, fmt: str) -> list[str]:
-    return [binary(), "check", "-f", fmt, "--output=json", "--force-share", path]
+    return [binary(), "check", "-f", qemu_driver(fmt), "--output=json", "--force-share", path]
 
 
 def measure_argv(path: str, fmt: str, out_fmt: str, options: dict[str, str] | None = None) -> list[str]:
     return [
-        binary(), "measure", "--output=json", "-f", fmt, "-O", out_fmt, *_options(options),
+        binary(), "measure", "--output=json", "-f", qemu_driver(fmt), "-O", out_fmt, *_options(options),
         "--force-share", path,
     ]
 
@@ -140,7 +141,7 @@ def convert_argv(
 ) -> list[str]:
     """``qemu-img convert``; ``target_exists`` writes into an image just made by
     :func:`create_argv` (``-n``), which reads as zeroes, so holes need no writes."""
-    argv = [binary(), "convert", "-f", src_fmt, "-O", out_fmt, "--force-share"]
+    argv = [binary(), "convert", "-f", qemu_driver(src_fmt), "-O", out_fmt, "--force-share"]
     if progress:
         argv.append("-p")
     if compress:
@@ -157,7 +158,7 @@ def create_argv(path: str, fmt: str, size: int, options: dict[str, str] | None =
 
 
 def compare_argv(a: str, a_fmt: str, b: str, b_fmt: str, *, progress: bool = False) -> list[str]:
-    argv = [binary(), "compare", "-f", a_fmt, "-F", b_fmt, "--force-share"]
+    argv = [binary(), "compare", "-f", qemu_driver(a_fmt), "-F", qemu_driver(b_fmt), "--force-share"]
     if progress:
         argv.append("-p")
     return argv + [a, b]

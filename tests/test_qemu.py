@@ -208,3 +208,11 @@ def test_child_dies_when_imgtools_is_killed(fake_qemu_img, tmp_path):
     while _alive(child) and time.monotonic() < deadline:
         time.sleep(0.02)
     assert not _alive(child)
+
+
+def test_iso_is_read_by_qemus_raw_driver():
+    """qemu has no iso driver: a probed ISO is always passed as -f raw."""
+    argv = qemu.info_argv("/images/x.iso", "iso")
+    assert argv[argv.index("-f") + 1] == "raw"
+    argv = qemu.convert_argv("/images/x.iso", "iso", "/out/x.qcow2", "qcow2")
+    assert argv[argv.index("-f") + 1] == "raw" and argv[argv.index("-O") + 1] == "qcow2"

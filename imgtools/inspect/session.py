@@ -22,6 +22,7 @@ from typing import Callable, Iterator, Literal, Sequence
 
 from ..cache import cache_dir
 from ..errors import InspectionError, ToolMissingError
+from ..formats import qemu_driver
 
 Backend = Literal["kvm", "tcg"]
 SETTINGS_ENV = "LIBGUESTFS_BACKEND_SETTINGS"
@@ -119,7 +120,7 @@ def _new_handle(drives: Sequence[Drive], settings: list[str] | None):
     if settings is not None:
         g.set_backend_settings(settings)
     for drive in drives:
-        g.add_drive_opts(drive.path, readonly=drive.readonly, format=drive.format)
+        g.add_drive_opts(drive.path, readonly=drive.readonly, format=qemu_driver(drive.format))
     return g
 
 
