@@ -168,6 +168,18 @@ def test_other_subformats_as_sources(fmt, subformat, pattern, tmp_path):
     assert sha256(src) == before
 
 
+def test_iso_source_is_read_as_raw(tmp_path):
+    """qemu has no iso driver; the probed ISO converts through the raw driver, byte for byte."""
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "hello.txt").write_text("hello from an ISO\n")
+    iso = tmp_path / "disk.iso"
+    subprocess.run(["genisoimage", "-quiet", "-o", str(iso), "-V", "IMGTOOLS", str(tree)], check=True)
+    result = conv.convert(iso, tmp_path / "out.qcow2", "qcow2")
+    assert result.source.format == "iso" and result.verified
+    assert compare(iso, "raw", tmp_path / "out.qcow2", "qcow2") == 0
+
+
 def test_unknown_subformat_is_a_usage_error(sources, tmp_path):
     with pytest.raises(UsageError, match="no subformat 'sparse'"):
         conv.convert(sources["raw"], tmp_path / "out", "vpc", subformat="sparse")
