@@ -7,7 +7,7 @@ from typing import Any, Mapping
 from ..facts import Facts
 from .boot import stable_spec_param
 from .image import size_text
-from .registry import SIZE_SCHEMA, Check, Outcome, Param, failed, list_param, parse_size, passed, skipped
+from .registry import SIZE_SCHEMA, Check, Outcome, Param, failed, list_param, parse_size, passed, size_param, skipped
 from .remedies import WHERE
 
 IMS_LINUX_DOC = "https://support.huaweicloud.com/intl/en-us/usermanual-ims/ims_01_0209.html"
@@ -46,16 +46,20 @@ def _fs_types(facts: Facts, params: Mapping[str, Any]) -> Outcome:
 
 
 def _free_space(facts: Facts, params: Mapping[str, Any]) -> Outcome:
-    usage = {u.mountpoint.rstrip("\\") or "/": u for u in facts.facts.storage.filesystems}
+    usage = {u.mountpoint: u for u in facts.facts.storage.filesystems}
+    if facts.guest.type == "windows":  # inspection mounts the system drive (C:) at /
+        wanted = {"C:": ("/", params["min_free_windows"])}
+    else:
+        wanted = {mountpoint: (mountpoint, minimum) for mountpoint, minimum in params["min_free"].items()}
     checked, short = [], []
-    for mountpoint, minimum in params["min_free"].items():
-        found = usage.get(mountpoint.rstrip("\\") or "/")
+    for shown, (mountpoint, minimum) in wanted.items():
+        found = usage.get(mountpoint)
         if found is None:
             continue
         need = parse_size(minimum)
-        checked.append(f"{mountpoint} {size_text(found.free)} free")
+        checked.append(f"{shown} {size_text(found.free)} free")
         if found.free < need:
-            short.append(f"{mountpoint} has {size_text(found.free)} free, needs {size_text(need)}")
+            short.append(f"{shown} has {size_text(found.free)} free, needs {size_text(need)}")
     if not checked:
         return skipped("no file-system usage facts for the mount points the profile names")
     if short:
@@ -134,10 +138,11 @@ CHECKS = (
         evaluate=_free_space,
         params={
             "min_free": Param(
-                {"/": "512MiB", "/boot": "32MiB", "C:": "1GiB"},
+                {"/": "512MiB", "/boot": "32MiB"},
                 {"type": "object", "additionalProperties": SIZE_SCHEMA},
-                "mount point (or C:) -> free space it must have",
-            )
+                "Linux mount point -> free space it must have",
+            ),
+            "min_free_windows": size_param("1GiB", "free space the Windows system drive (C:) must have"),
         },
     ),
 )

@@ -9,6 +9,7 @@ from .registry import Check, Outcome, failed, list_param, passed, skipped
 
 IMS_WINDOWS_DOC = "https://support.huaweicloud.com/intl/en-us/usermanual-ims/ims_01_0204.html"
 BOOT_START = 0
+DISABLED = 4
 
 
 def _driver_state(driver, boot_start: bool) -> str | None:
@@ -17,6 +18,8 @@ def _driver_state(driver, boot_start: bool) -> str | None:
         return "not installed"
     if not driver.file_exists:
         return f"service present but {driver.image_path or 'its .sys file'} is missing"
+    if driver.start == DISABLED:
+        return "installed but disabled (start type 4)"
     if boot_start and driver.start != BOOT_START:
         return f"start type {driver.start}, not boot-start (0)"
     return None

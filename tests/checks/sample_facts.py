@@ -119,7 +119,7 @@ def windows() -> Facts:
         boot=Boot(firmware="bios", partition_table="mbr", bootloader="windows", boot_on_system_disk=True),
         drivers=Drivers(virtio=VirtioDrivers(blk="ready", net="installed")),
         facts=Details(
-            storage=Storage(filesystems=[Usage(mountpoint="C:", device="/dev/sda2", fstype="ntfs",
+            storage=Storage(filesystems=[Usage(mountpoint="/", device="/dev/sda2", fstype="ntfs",
                                                size=40 * GIB, free=20 * GIB)]),
             windows=WindowsFacts(product_name="Windows Server 2019 Standard", version="10.0", arch="x86_64",
                                  systemroot=r"\Windows", drivers=drivers, cloudbase_init=True, rdp_enabled=True,

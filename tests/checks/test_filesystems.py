@@ -44,9 +44,10 @@ CASES = [
          message="reiserfs (/)"),
     case("IMG-FS-004", "pass", debian, message="/ 6.00 GiB free"),
     case("IMG-FS-004", "fail", debian, _usage("/", 100 << 20), message="/ has 100.0 MiB free, needs 512.0 MiB"),
-    case("IMG-FS-004", "fail", windows, _usage("C:", 1 << 29), label="windows", message="C: has 512.0 MiB free",
+    case("IMG-FS-004", "fail", windows, _usage("/", 1 << 29), label="windows", message="C: has 512.0 MiB free",
          remediation="cleanmgr"),
-    case("IMG-FS-004", "pass", windows, params={"min_free": {"C:": "6GiB"}}, label="windows", message="C: 20.00 GiB free"),
+    case("IMG-FS-004", "pass", windows, params={"min_free_windows": "6GiB"}, label="windows",
+         message="C: 20.00 GiB free"),
     case("IMG-FS-004", "skip", debian, setting("facts.storage.filesystems", []), label="no-usage"),
 ]
 

@@ -28,6 +28,9 @@ EXPECTED_FAILURES = {
     "debian-static": {"IMG-NET-001", "IMG-NET-002", "IMG-NET-003", "IMG-FS-001", "IMG-FS-002", "IMG-BOOT-003",
                       "IMG-SW-005"},
     "uefi-luks": {"IMG-IMG-005", "IMG-IMS-003", "IMG-SW-005"},
+    "windows-virtio": set(),
+    "windows-xen": {"IMG-WIN-001", "IMG-WIN-002", "IMG-WIN-004", "IMG-WIN-005", "IMG-WIN-006", "IMG-SW-002",
+                    "IMG-SW-004", "IMG-SW-005"},
 }
 
 
@@ -36,9 +39,11 @@ def guest_facts():
     gather = getattr(importlib.import_module("imgtools.inspect"), "gather_facts", None)
     if gather is None:
         pytest.skip("imgtools.inspect.gather_facts is not available yet")
-    guests = importlib.import_module("fixtures.guests")
-    disks = guests.build_all_disks(list(EXPECTED_FAILURES))
-    return {name: gather(str(paths[0]), extra_disks=[str(p) for p in paths[1:]]) for name, paths in disks.items()}
+    linux = importlib.import_module("fixtures.guests").build_all_disks(
+        [name for name in EXPECTED_FAILURES if not name.startswith("windows")])
+    windows = {name: [path] for name, path in importlib.import_module("fixtures.windows").build().items()}
+    return {name: gather(str(paths[0]), extra_disks=[str(p) for p in paths[1:]])
+            for name, paths in (linux | windows).items()}
 
 
 def report(facts, profile="huaweicloud", **kw):
@@ -60,10 +65,18 @@ def test_each_guest_fails_huaweicloud_on_its_planted_defects(guest_facts, guest)
     assert next(f for f in rep.findings if f.id == "IMG-IMG-003").status in ("waived", "pass")
 
 
-def test_a_ready_guest_passes_huaweicloud(guest_facts):
-    rep = report(guest_facts["debian-virtio"])
+@pytest.mark.parametrize("guest, family", [("debian-virtio", "debian"), ("windows-virtio", "windows")])
+def test_a_ready_guest_passes_huaweicloud(guest_facts, guest, family):
+    rep = report(guest_facts[guest])
     assert rep.verdict == "pass", {k: v.message for k, v in failed(rep).items()}
-    assert rep.family == "debian"
+    assert rep.family == family
+
+
+def test_a_windows_guest_gets_windows_fixes(guest_facts):
+    failures = failed(report(guest_facts["windows-xen"]))
+    assert "vioscsi.sys is missing" in failures["IMG-WIN-001"].message
+    assert "pnputil" in failures["IMG-WIN-001"].remediation
+    assert "manage-bde -off" in failures["IMG-WIN-005"].remediation
 
 
 def test_missing_virtio_gets_the_fix_of_the_guests_own_family(guest_facts):

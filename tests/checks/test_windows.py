@@ -35,6 +35,8 @@ CASES = [
     case("IMG-WIN-001", "skip", debian, label="linux"),
     case("IMG-WIN-002", "pass", windows, message="netkvm installed"),
     case("IMG-WIN-002", "fail", windows, remove("netkvm"), message="netkvm: not installed", remediation="netkvm.inf"),
+    case("IMG-WIN-002", "fail", windows, driver("netkvm", service=True, start=4, file_exists=True), label="disabled",
+         message="netkvm: installed but disabled"),
     case("IMG-WIN-003", "pass", windows, message="xenbus, xenvbd, xennet installed"),
     case("IMG-WIN-003", "fail", windows, remove("xennet"), message="xennet: not installed", remediation="UVP VMTools"),
     case("IMG-WIN-004", "pass", windows, message="Fast Startup off"),
