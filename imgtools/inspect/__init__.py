@@ -166,8 +166,11 @@ def _inspect_root(g, files: GuestFiles, disks: Disks, facts: Facts, root: str) -
         for part in facts.boot.partitions:
             part.mountpoint = by_device.get(part.device)
         guest_type = files.attempt("the guest type", g.inspect_get_type, root, default="unknown")
-        GATHERERS.get(guest_type, _gather_other)(g, files, disks, facts, root)
-        _storage_facts(g, files, disks, facts, mounted)
+        try:
+            GATHERERS.get(guest_type, _gather_other)(g, files, disks, facts, root)
+            _storage_facts(g, files, disks, facts, mounted)
+        except RuntimeError as exc:  # the appliance itself failed mid-way: keep what was read
+            files.warn(f"reading the guest stopped early: {str(exc).splitlines()[0] if str(exc) else exc}")
     finally:
         files.attempt("unmounting", g.umount_all)
 

@@ -15,8 +15,9 @@ from typing import Callable
 MAX_CONFIG_BYTES = 4 << 20
 
 
-#: The python binding has no errno; the daemon's message carries strerror.
-_MISSING = (os.strerror(errno.ENOENT), os.strerror(errno.ENOTDIR))
+#: The python binding has no errno; the daemon's message carries strerror.  A
+#: directory where a file is looked for (SUSE's /etc/sysconfig/network) is no file either.
+_MISSING = (os.strerror(errno.ENOENT), os.strerror(errno.ENOTDIR), "is a directory", os.strerror(errno.EISDIR))
 
 
 def _missing(exc: RuntimeError) -> bool:
