@@ -65,7 +65,7 @@ def test_linux_summary(debian_facts, variant):
     assert facts.linux.fstab_by_uuid is True
     assert facts.linux.dhcp is True
     assert facts.linux.udev_net_rules is False
-    assert facts.linux.cloud_init is False
+    assert facts.linux.cloud_init is (variant == "cloudinit")
     assert facts.facts.linux.initramfs_tool == "initramfs-tools"
     assert facts.facts.linux.ssh_server.installed is True
     eth0 = [i for i in facts.facts.linux.network.interfaces if i.name == "eth0"]
@@ -88,3 +88,11 @@ def test_novirtio_variant_has_virtio_only_installed(debian_facts):
     assert kernel.initramfs_readable
     for name in VIRTIO_MODULES:
         assert kernel.modules[name].on_disk and not kernel.modules[name].in_initramfs, name
+
+
+def test_cloudinit_variant_reports_cloud_init_and_its_datasources(debian_facts):
+    cloud_init = debian_facts("cloudinit").facts.linux.cloud_init
+    assert cloud_init.installed is True
+    assert cloud_init.version and cloud_init.version.split(".")[0] == "22"
+    assert cloud_init.datasources == ["OpenStack", "ConfigDrive", "None"]
+    assert debian_facts("cloudinit").drivers.virtio.blk == "ready"
