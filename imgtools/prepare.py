@@ -142,7 +142,7 @@ def prepare(
             if not reused:
                 os.replace(staging, output_path)
             output = _record(output_path, fmt_cls.name, subformat)
-            upload = str(platform.package(output_path, outdir, name))
+            upload = str(platform.package(output_path, outdir, name).resolve())
         else:
             staging.unlink(missing_ok=True)
         manifest = Manifest(
