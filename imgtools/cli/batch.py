@@ -126,7 +126,7 @@ class _LiveLine:
         if self.enabled:
             self._stop.set()
             self._thread.join()
-            sys.stderr.write(f"\r\033[K{self.progress.line()}\n")
+            sys.stderr.write(f"\r\033[Kbatch: {self.progress.line()}\n")
             sys.stderr.flush()
 
     def _loop(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -201,5 +202,5 @@ def test_a_terminal_gets_a_live_progress_line(fleet, tmp_path):
     proc.wait(timeout=600)
     os.close(master)
     text = seen.decode()
-    assert "\rbatch: " in text and "in flight" in text
-    assert "5/5 done, " in text  # the last state is left on screen
+    assert "\r\033[Kbatch: " in text and "in flight" in text  # redrawn in place
+    assert re.search(r"batch: 5/5 done, \d failed, \d errors, 0 in flight\r\n$", text)  # the last state stays
