@@ -204,3 +204,16 @@ def test_a_terminal_gets_a_live_progress_line(fleet, tmp_path):
     text = seen.decode()
     assert "\r\033[Kbatch: " in text and "in flight" in text  # redrawn in place
     assert re.search(r"batch: 5/5 done, \d failed, \d errors, 0 in flight\r\n$", text)  # the last state stays
+
+
+def test_prepare_jobs_write_their_manifest_under_outdir(fleet, tmp_path):
+    manifest = tmp_path / "prepare.yaml"
+    manifest.write_text(f"action: prepare\noptions: {{format: qcow2}}\nimages: [{fleet.parent / 'hostile.qcow2'}]\n")
+    assert main(["batch", str(manifest), "-o", str(tmp_path / "out"), "--json"]) == 1
+    result = json.loads((tmp_path / "out" / "hostile.qcow2.json").read_text())
+    assert (result["action"], result["verdict"]) == ("prepare", "fail")
+    assert result["output"]["output"] is None  # blocked: no image produced, but the manifest says why
+    assert result["report"]["verdict"] == "fail"
+    written = json.loads((tmp_path / "out" / "images" / "hostile.manifest.json").read_text())
+    assert written["report"] == result["report"]
+    assert not list((tmp_path / "out" / "images").glob("*.qcow2"))
