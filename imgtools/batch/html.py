@@ -123,6 +123,7 @@ td.name{font-weight:600;min-width:9em;overflow-wrap:anywhere}
 .sev-error{color:#c62828}.sev-warning{color:#ef6c00}.sev-info{color:#1565c0}
 pre{white-space:pre-wrap;margin:0;font:12px/1.4 ui-monospace,monospace;background:#f5f5f5;padding:4px 6px}
 .count{color:#616161;font-size:12px}
+.num{white-space:nowrap;text-align:right}
 """
 
 _SCRIPT = r"""
@@ -188,7 +189,7 @@ _SCRIPT = r"""
   table("images", imageRows, function (row) {
     var im = row.im;
     return [[im.name, "name", false, im.path], [im.verdict, "verdict v-" + im.verdict], [im.profile],
-            [String(im.failed)], [im.top_failures.join(", ")], [im.reason], [im.seconds.toFixed(1) + " s"]];
+            [String(im.failed)], [im.top_failures.join(", ")], [im.reason], [im.seconds.toFixed(1) + " s", "num"]];
   }, [{id: "images-verdict", accept: function (row, v) { return row.im.verdict === v; }}]);
   var findingRows = [];
   data.images.forEach(function (im) {

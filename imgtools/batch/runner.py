@@ -68,7 +68,7 @@ def run_batch(
         interrupted = True
     ordered = [results.get(job.name) or ImageResult.failure(job, "error", NOT_RUN) for job in jobs]
     summary = write_reports(
-        outdir, ordered, fail_on=manifest.fail_on, manifest=str(manifest.path), executor=executor.description,
+        outdir, ordered, fail_on=manifest.fail_on, manifest=str(manifest.path.resolve()), executor=executor.description,
         started_at=started_at, seconds=round(time.monotonic() - clock, 3), interrupted=interrupted,
     )
     return BatchOutcome(summary, ordered, interrupted)
