@@ -11,6 +11,7 @@ from pathlib import Path
 from ..batch import load_manifest, make_executor, run_batch
 from ..batch.progress import Progress
 from ..batch.report import TOP_FAILURES
+from ..errors import UsageError
 from .output import print_json
 
 DESCRIPTION = """\
@@ -70,6 +71,8 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    if args.timeout is not None and args.timeout <= 0:
+        raise UsageError(f"--timeout must be a positive number of seconds, not {args.timeout:g}")
     manifest = load_manifest(args.manifest, refresh=args.refresh, fail_on=args.fail_on, timeout=args.timeout)
     executor = make_executor(args.executor, args.jobs)
     outdir = args.outdir or Path(f"{Path(args.manifest).stem}.batch")

@@ -158,9 +158,15 @@ def test_a_bad_manifest_is_one_line_and_exit_2(tmp_path, capsys, text, words):
     assert not (tmp_path / "out").exists()
 
 
-def test_a_bad_executor_is_a_usage_error(fleet, tmp_path, capsys):
-    assert main(["batch", str(fleet), "--executor", "slurm://x", "-o", str(tmp_path)]) == 2
-    assert "unknown executor" in capsys.readouterr().err
+@pytest.mark.parametrize("options, words", [
+    (["--executor", "slurm://x"], "unknown executor"),
+    (["--timeout", "0"], "--timeout must be a positive number"),
+    (["-j", "0"], "-j must be at least 1"),
+])
+def test_bad_options_are_usage_errors(fleet, tmp_path, capsys, options, words):
+    assert main(["batch", str(fleet), "-o", str(tmp_path / "out"), *options]) == 2
+    assert words in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.slow
