@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 
-from ..prepare import prepare
 from .output import ProgressBar, human_size, print_json
 from .check import parse_waivers
 
@@ -37,6 +36,8 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from ..prepare import prepare  # imported here: the CLI starts without the whole pipeline
+
     bar = ProgressBar("prepare", enabled=None if not args.json else False)
 
     def progress(percent: float, phase: str) -> None:
