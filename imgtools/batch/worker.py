@@ -108,12 +108,20 @@ def _death_reason(returncode: int, stderr: str) -> str:
     return f"the worker process {how} before reporting a result{last}"
 
 
+def _die_with_supervisor(supervisor: int) -> None:
+    """When the supervisor dies (SIGKILL, a lost Dask worker), take the process group, appliance included, along."""
+    while os.getppid() == supervisor:
+        time.sleep(1)
+    os.killpg(0, signal.SIGKILL)
+
+
 def main() -> int:
     """Read one job as JSON on stdin, write its result as JSON on stdout.
 
     Anything else that writes to stdout (a C library, a stray print) is sent to
     stderr, so the result stream holds only the result.
     """
+    threading.Thread(target=_die_with_supervisor, args=(os.getppid(),), daemon=True).start()
     result_stream = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)
     job = ImageJob.model_validate_json(sys.stdin.read())

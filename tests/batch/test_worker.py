@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 
 import psutil
+import pytest
 
 from imgtools.batch.jobs import ImageJob
 from imgtools.batch.worker import run_isolated
@@ -85,3 +88,41 @@ def test_progress_counts_done_failed_and_in_flight(tmp_path):
     progress.finished(ImageResult.failure(jobs[0], "fail", "unsafe"))
     progress.finished(ImageResult.failure(jobs[1], "error", "gone"))
     assert progress.line() == "2/3 done, 1 failed, 1 errors, 0 in flight"
+
+
+@pytest.mark.appliance
+def test_a_worker_whose_supervisor_dies_takes_its_appliance_along(tmp_path):
+    image = make_image(tmp_path / "fresh.qcow2", "qcow2")  # not in the facts cache: the appliance must start
+    supervisor = subprocess.Popen([sys.executable, "-c", (
+        "from imgtools.batch.jobs import ImageJob; from imgtools.batch.worker import run_isolated; "
+        f"run_isolated(ImageJob(path={str(image)!r}, name='fresh'))")])
+    deadline = time.monotonic() + 120
+    group: list[psutil.Process] = []
+    while time.monotonic() < deadline and not any(_name(p).startswith("qemu-system") for p in group):
+        workers = psutil.Process(supervisor.pid).children()
+        group = _group(workers[0].pid) if workers else []
+        time.sleep(0.2)
+    assert any(_name(p).startswith("qemu-system") for p in group), "the appliance did not start"
+    supervisor.kill()
+    supervisor.wait()
+    _, alive = psutil.wait_procs(group, timeout=15)
+    assert alive == []
+
+
+def _name(process: psutil.Process) -> str:
+    try:
+        return process.name()
+    except psutil.NoSuchProcess:
+        return ""
+
+
+def _group(pgid: int) -> list[psutil.Process]:
+    """The processes of one process group (the worker, and the qemu-img or appliance it started)."""
+    members = []
+    for process in psutil.process_iter():
+        try:
+            if os.getpgid(process.pid) == pgid:
+                members.append(process)
+        except ProcessLookupError:
+            pass
+    return members
