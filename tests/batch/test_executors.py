@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import threading
+import time
 
+import psutil
 import pytest
 
-from imgtools.batch import executors
+from imgtools.batch import executors, load_manifest, run_batch
 from imgtools.batch.executors import DaskExecutor, LocalExecutor, default_workers, make_executor, memory_slots
 from imgtools.batch.report import TIMING_KEYS
 from imgtools.cli.main import main
 from imgtools.errors import EnvironmentProblem, UsageError
+from tests.support import make_image
 
 
 def test_default_workers_fit_cpus_and_memory(monkeypatch):
@@ -76,3 +81,28 @@ def test_dask_cluster_gives_the_same_summary_as_local(fleet, tmp_path):
     for name in ("good.qcow2", "missing.vmdk"):
         assert json.loads((tmp_path / "dask" / f"{name}.json").read_text())["verdict"] == \
             json.loads((tmp_path / "local" / f"{name}.json").read_text())["verdict"]
+
+
+@pytest.mark.slow
+@pytest.mark.appliance
+def test_a_lost_dask_worker_has_its_job_run_again(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    make_image(tmp_path / "fresh.qcow2", "qcow2")  # not in the facts cache: the job runs the appliance
+    (tmp_path / "m.yaml").write_text("images: [fresh.qcow2]\n")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        pids = set(client.run(os.getpid).values())
+        outcome = []
+        batch = threading.Thread(target=lambda: outcome.append(run_batch(
+            load_manifest(tmp_path / "m.yaml"), tmp_path / "out", make_executor(cluster.scheduler_address))))
+        batch.start()
+        busy = None
+        while busy is None and batch.is_alive():
+            busy = next((pid for pid in pids if any("imgtools.batch.worker" in " ".join(child.cmdline())
+                                                    for child in psutil.Process(pid).children())), None)
+            time.sleep(0.2)
+        assert busy, "no Dask worker started the job"
+        os.kill(busy, signal.SIGKILL)  # the Dask worker dies mid-job; its nanny starts another
+        batch.join(timeout=600)
+    [image] = outcome[0].summary["images"]
+    assert image["verdict"] in ("pass", "fail"), image  # Dask ran it again elsewhere: a real verdict
