@@ -23,7 +23,9 @@ from bench import imgtools_cli, timed
 REPEAT = int(os.environ.get("IMGTOOLS_BENCH_REPEAT", "2"))
 TARGET_RATIO = 1.0
 REAL_TARGET_RATIO = 0.6
-SYNTHETIC = ("debian-virtio", "rhel-lvm", "uefi-luks")
+#: Debian-family guests: virt-inspector fails on the synthetic RPM guests (they have no rpm database)
+#: and stops to ask for the key of the LUKS guest.
+SYNTHETIC = ("debian-virtio", "ubuntu-novirtio", "debian-static")
 
 
 def images() -> list[tuple[str, list[Path], bool]]:
@@ -45,6 +47,15 @@ def images() -> list[tuple[str, list[Path], bool]]:
     return found
 
 
+def _timed(argv: list[str]) -> float:
+    """Seconds of one run; a failed run is reported and counts as infinitely slow."""
+    try:
+        return timed(argv)
+    except SystemExit as failed:
+        print(f"bench_inspect: {failed}", file=sys.stderr)
+        return float("inf")
+
+
 def main() -> int:
     if not shutil.which("virt-inspector"):
         print("bench_inspect: virt-inspector is missing (apt-get install libguestfs-tools)", file=sys.stderr)
@@ -59,8 +70,8 @@ def main() -> int:
         theirs = ["virt-inspector"] + [arg for disk in disks for arg in ("--format=qcow2", "-a", str(disk))]
         best_ours = best_theirs = float("inf")
         for _ in range(REPEAT):
-            best_ours = min(best_ours, timed(ours))
-            best_theirs = min(best_theirs, timed(theirs))
+            best_ours = min(best_ours, _timed(ours))
+            best_theirs = min(best_theirs, _timed(theirs))
         rows.append((label, best_ours, best_theirs, real))
 
     print(f"\nimgtools inspect vs virt-inspector (best of {REPEAT}, backend "
@@ -69,6 +80,11 @@ def main() -> int:
     missed = False
     for label, ours, theirs, real in rows:
         target = REAL_TARGET_RATIO if real else TARGET_RATIO
+        if float("inf") in (ours, theirs):
+            missed = True
+            print(f"{label:<20}{'failed' if ours == float('inf') else f'{ours:.1f}':>12}"
+                  f"{'failed' if theirs == float('inf') else f'{theirs:.1f}':>18}")
+            continue
         ratio = ours / theirs
         missed |= ratio > target
         print(f"{label:<20}{ours:>12.1f}{theirs:>18.1f}{ratio:>7.2f}x{target:>7.1f}x{'' if ratio <= target else '  MISSED'}")

@@ -181,16 +181,21 @@ def _storage_facts(g, files: GuestFiles, disks: Disks, facts: Facts, mounted: di
     if root_device:
         storage.root_on_lvm = root_device in disks.lv_groups
         storage.root_spans_disks = len(disks.disks_under(root_device)) > 1
-        storage.root_fstype = files.attempt("the root filesystem type", g.vfs_type, root_device)
+        storage.root_fstype = _fstype(g, files, facts, root_device)
     for mountpoint in ("/", "/boot"):
         device = canonical(g, mounted.get(mountpoint) or mounted.get("/", ""))
-        fstype = files.attempt(f"the filesystem on {mountpoint}", g.vfs_type, device) if device else None
-        found = usage(g, files, mountpoint, device, fstype) if device else None
+        found = usage(g, files, mountpoint, device, _fstype(g, files, facts, device)) if device else None
         if found:
             storage.filesystems.append(found)
     boot_devices = [mounted[mp] for mp in ("/", "/boot", "/boot/efi") if mp in mounted]
     if facts.boot and boot_devices:
         facts.boot.boot_on_system_disk = all(disks.disks_under(canonical(g, d)) == {0} for d in boot_devices)
+
+
+def _fstype(g, files: GuestFiles, facts: Facts, device: str) -> str | None:
+    """From the partition list when it is a partition (blkid already said), else asked."""
+    known = next((p.fstype for p in facts.boot.partitions if p.device == device), None)
+    return known or files.attempt(f"the filesystem on {device}", g.vfs_type, device)
 
 
 def _gather_linux(g, files: GuestFiles, disks: Disks, facts: Facts, root: str) -> None:

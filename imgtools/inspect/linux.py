@@ -394,8 +394,22 @@ class LinuxResult:
     loader: BootLoaderFacts
 
 
+def survey_patterns(family: type[Family]) -> list[str]:
+    """Every fixed path or glob the readers below may look at, for :meth:`GuestFiles.survey`."""
+    patterns = [config for loader in BOOTLOADERS for config in loader.configs]
+    patterns += ["/boot/grub/grubenv", "/boot/grub2/grubenv", "/boot/loader/entries/*.conf",
+                 "/etc/fstab", "/etc/selinux/config", "/etc/sysconfig/network", "/etc/udev/rules.d/*.rules",
+                 "/etc/cloud/cloud.cfg", "/etc/cloud/cloud.cfg.d/*.cfg", "/etc/network/interfaces.d/*",
+                 *CLOUDINIT_BINARIES, *CLOUDINIT_VERSION_FILES, *SSHD, *SSH_ENABLED]
+    patterns += [path for tool in INITRAMFS_TOOLS for path in tool.binaries]
+    patterns += [glob for _name, globs, _parser in family.network_sources() for glob in globs]
+    patterns += [marker for markers in GUEST_TOOLS.values() for marker in markers]
+    return list(dict.fromkeys(patterns))
+
+
 def gather_linux(files: GuestFiles, family: type[Family], disks: Disks) -> LinuxResult:
     """Every Linux fact, from the mounted guest."""
+    files.survey(survey_patterns(family))
     reads = read_kernels(files, family)
     loader = read_bootloader(files)
     kernels = [read.kernel for read in reads]

@@ -8,11 +8,12 @@ that simply does not exist is not worth a warning.
 from __future__ import annotations
 
 import errno
+import fnmatch
 import os
-from typing import Callable
+from typing import Callable, Sequence
 
-#: libguestfs' read_file refuses files beyond its message size; configs are far smaller.
-MAX_CONFIG_BYTES = 4 << 20
+#: The largest file read whole (a kernel config is ~300 KiB); pread's limit is about 2 MiB.
+MAX_CONFIG_BYTES = 1 << 20
 
 
 #: The python binding has no errno; the daemon's message carries strerror.  A
@@ -30,6 +31,24 @@ class GuestFiles:
     def __init__(self, g, warnings: list[str]):
         self.g = g
         self.warnings = warnings
+        self._surveyed: set[str] = set()
+        self._found: list[str] = []
+
+    def survey(self, patterns: Sequence[str]) -> None:
+        """Learn in ONE call which of these paths/globs exist; later lookups of them cost nothing.
+
+        Each call is a round trip to the appliance, a good part of a second
+        under TCG on a busy host: asking once for every file imgtools may read
+        is what keeps inspection faster than virt-inspector.
+        """
+        self._found = [path.rstrip("/") for path in self.existing(patterns)]
+        self._surveyed = set(patterns)
+
+    def _known(self, pattern: str) -> list[str] | None:
+        """The surveyed matches of ``pattern``, or None when it was not surveyed."""
+        if pattern not in self._surveyed:
+            return None
+        return [path for path in self._found if fnmatch.fnmatchcase(path, pattern)]
 
     def warn(self, message: str) -> None:
         if message not in self.warnings:
@@ -45,13 +64,14 @@ class GuestFiles:
             return default
 
     def read(self, path: str) -> bytes | None:
-        size = self.attempt(path, self.g.filesize, path)
-        if size is None:
+        """At most MAX_CONFIG_BYTES in ONE call (pread), never a host copy of a hostile huge file."""
+        if self._known(path) == []:
             return None
-        if size > MAX_CONFIG_BYTES:
-            self.warn(f"skipped {path}: {size} bytes is too large for a configuration file")
+        data = self.attempt(path, self.g.pread, path, MAX_CONFIG_BYTES, 0)
+        if data is not None and len(data) >= MAX_CONFIG_BYTES:
+            self.warn(f"skipped {path}: larger than {MAX_CONFIG_BYTES} bytes, too large for a configuration file")
             return None
-        return self.attempt(path, self.g.read_file, path)
+        return data
 
     def text(self, path: str) -> str | None:
         data = self.read(path)
@@ -61,23 +81,35 @@ class GuestFiles:
         """(path, text) of every regular file matching the glob, sorted by path."""
         found = []
         for path in self.glob(pattern):
-            if self.g.is_file(path, followsymlinks=True):
-                content = self.text(path)
-                if content is not None:
-                    found.append((path, content))
+            content = self.text(path)  # a directory reads as missing
+            if content is not None:
+                found.append((path, content))
         return found
 
     def glob(self, pattern: str) -> list[str]:
+        known = self._known(pattern)
+        if known is not None:
+            return known
         return sorted(self.attempt(pattern, self.g.glob_expand, pattern, default=[]))
 
     def ls(self, directory: str) -> list[str]:
         return sorted(self.attempt(directory, self.g.ls, directory, default=[]))
 
     def exists(self, path: str) -> bool:
+        known = self._known(path)
+        if known is not None:
+            return bool(known)
         return bool(self.attempt(path, self.g.exists, path, default=False))
 
-    def any_exists(self, patterns: tuple[str, ...]) -> bool:
-        return any(self.glob(pattern) if "*" in pattern else self.exists(pattern) for pattern in patterns)
+    def existing(self, patterns: Sequence[str]) -> list[str]:
+        """Every path matching any of the absolute globs, in one call (a brace glob); dirs end in "/"."""
+        if not patterns:
+            return []
+        joined = patterns[0] if len(patterns) == 1 else "/{" + ",".join(p.lstrip("/") for p in patterns) + "}"
+        return sorted(set(self.attempt("the guest's files", self.g.glob_expand, joined, default=[])))
+
+    def any_exists(self, patterns: Sequence[str]) -> bool:
+        return any(self.glob(p) if "*" in p else self.exists(p) for p in patterns)
 
     def realpath(self, path: str) -> str | None:
         """The path with guest symlinks resolved inside the guest (usrmerge /lib → usr/lib)."""

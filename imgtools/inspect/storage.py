@@ -43,20 +43,22 @@ class Disks:
 
 
 def gather_disks(g, files: GuestFiles) -> Disks:
-    """Partitions of every disk, volume groups and LUKS containers (nothing is opened)."""
+    """Partitions of every disk, volume groups and LUKS containers (nothing is opened).
+
+    One ``blkid -p`` per partition gives its table scheme, type, number, size
+    and filesystem: parted and sfdisk, each a process in the appliance, are
+    only asked about a partition blkid says nothing of.
+    """
     disks = Disks(devices=list(g.list_devices()))
     for index, device in enumerate(disks.devices):
-        table = files.attempt(f"the partition table of disk {index}", g.part_get_parttype, device)
+        info = _blkid(g, device)
         if index == 0:
-            disks.partition_table = _TABLES.get(table or "", "none")
-        parts = files.attempt(f"the partitions of disk {index}", g.part_list, device, default=[]) if table else []
-        for part in parts:
-            disks.partitions.append(_partition(g, files, device, index, table, part))
-        if not parts:
-            _note_luks(g, disks, device)
-    for part in disks.partitions:
-        if part.fstype == "crypto_LUKS":
-            disks.storage.luks_devices.append(part.device)
+            disks.partition_table = _TABLES.get(_SCHEMES.get(info.get("PTTYPE", ""), ""), "none")
+        if info.get("TYPE") == "crypto_LUKS":  # a whole disk may be one LUKS container
+            disks.storage.luks_devices.append(device)
+    for device in files.attempt("the partitions", g.list_partitions, default=[]):
+        disks.partitions.append(_partition(g, files, disks, device))
+    disks.storage.luks_devices += [p.device for p in disks.partitions if p.fstype == "crypto_LUKS"]
     _gather_lvm(g, files, disks)
     return disks
 
@@ -64,35 +66,51 @@ def gather_disks(g, files: GuestFiles) -> Disks:
 def _blkid(g, device: str) -> dict[str, str]:
     try:
         return g.blkid(device)
-    except RuntimeError:  # no filesystem signature: an empty or unknown partition
+    except RuntimeError:  # no signature at all: an empty or unknown partition
         return {}
 
 
-def _partition(g, files: GuestFiles, disk: str, index: int, table: str, part: dict) -> Partition:
-    number = part["part_num"]
-    device = f"{disk}{number}"
-    if table == "gpt":
-        type_id = files.attempt(f"the GPT type of {device}", g.part_get_gpt_type, disk, number)
-    else:
-        mbr = files.attempt(f"the MBR type of {device}", g.part_get_mbr_id, disk, number)
-        type_id = None if mbr is None else f"0x{mbr:02x}"
+#: blkid's PART_ENTRY_SCHEME -> parted's name for the table.
+_SCHEMES = {"dos": "msdos", "gpt": "gpt"}
+
+
+def _partition(g, files: GuestFiles, disks: Disks, device: str) -> Partition:
     info = _blkid(g, device)
+    match = _PARTITION.match(device)
+    disk, number = (match.group(1), int(match.group(2))) if match else (device, None)
+    scheme = _SCHEMES.get(info.get("PART_ENTRY_SCHEME", ""))
+    type_id = info.get("PART_ENTRY_TYPE")
+    if scheme is None or not type_id:  # blkid knows nothing: ask parted / sfdisk
+        scheme = files.attempt(f"the partition table of {disk}", g.part_get_parttype, disk)
+        if scheme == "gpt":
+            type_id = files.attempt(f"the GPT type of {device}", g.part_get_gpt_type, disk, number)
+        elif scheme == "msdos":
+            mbr = files.attempt(f"the MBR type of {device}", g.part_get_mbr_id, disk, number)
+            type_id = None if mbr is None else f"0x{mbr:02x}"
+    size = int(info.get("PART_ENTRY_SIZE") or 0) * 512 or files.attempt(
+        f"the size of {device}", g.blockdev_getsize64, device, default=0)
     return Partition(
         device=device,
-        disk_index=index,
+        disk_index=disks.disk_of(device) or 0,
         number=number,
-        size=part["part_size"],
+        size=size,
         fstype=info.get("TYPE") or None,
         uuid=info.get("UUID") or None,
         label=info.get("LABEL") or None,
-        type_id=type_id,
+        type_id=_type_id(scheme, type_id),
     )
 
 
-def _note_luks(g, disks: Disks, device: str) -> None:
-    """A whole disk without partitions may itself be a LUKS container."""
-    if _blkid(g, device).get("TYPE") == "crypto_LUKS":
-        disks.storage.luks_devices.append(device)
+def _type_id(scheme: str | None, type_id: str | None) -> str | None:
+    """GPT GUIDs upper case (as parted prints them), MBR types as two hex digits ("0x07")."""
+    if not type_id:
+        return None
+    if scheme == "gpt":
+        return type_id.upper()
+    try:
+        return f"0x{int(type_id, 16):02x}"
+    except ValueError:
+        return type_id
 
 
 def _gather_lvm(g, files: GuestFiles, disks: Disks) -> None:
@@ -119,8 +137,13 @@ def _bare(uuid: str) -> str:
     return uuid.replace("-", "")
 
 
+_PLAIN_DEVICE = re.compile(r"^/dev/[a-z]+\d*$")
+
+
 def canonical(g, device: str) -> str:
-    """/dev/mapper/vg-lv and /dev/dm-N → /dev/vg/lv; other devices unchanged."""
+    """/dev/mapper/vg-lv and /dev/dm-N → /dev/vg/lv; other devices unchanged (LVM is asked only about LVs)."""
+    if _PLAIN_DEVICE.match(device):
+        return device
     try:
         return g.lvm_canonical_lv_name(device)
     except RuntimeError:
