@@ -24,7 +24,7 @@ from typing import Callable, Iterator
 from pydantic import BaseModel, ConfigDict
 
 from . import probe as probing
-from . import qemu
+from . import qemu, units
 from .errors import Interrupted, NoSpaceError, UsageError, VerificationError
 from .facts import ImageFacts
 from .formats import ImageFormat, compressible_formats, get_format, writable_formats
@@ -54,16 +54,12 @@ class ConvertResult(BaseModel):
     seconds: float
 
 
-_SIZE = re.compile(r"(\d+)\s*([kmgt]?)(?:i?b)?", re.IGNORECASE)
-_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
-
-
 def parse_size(text: str) -> int:
-    """Parse ``1MiB``, ``512K``, ``1G``, ``4096`` (binary units, as qemu-img reads them)."""
-    match = _SIZE.fullmatch(text.strip())
-    if not match:
-        raise UsageError(f"cannot read size {text!r}; write it like 1MiB, 512K, 1G or a number of bytes")
-    return int(match.group(1)) * _UNITS[match.group(2).lower()]
+    """A size as ``--align`` takes it (see :mod:`imgtools.units`); a usage error otherwise."""
+    try:
+        return units.parse_size(text)
+    except ValueError:
+        raise UsageError(f"cannot read size {text!r}; write it like 1MiB, 512K, 1G or a number of bytes") from None
 
 
 def aligned_size(size: int, align: int | str | None) -> int:

@@ -7,7 +7,8 @@ from typing import Any, Mapping
 from ..facts import Facts
 from .boot import stable_spec_param
 from .image import size_text
-from .registry import SIZE_SCHEMA, Check, Outcome, Param, failed, list_param, parse_size, passed, size_param, skipped
+from ..units import parse_size
+from .registry import SIZE_SCHEMA, Check, Outcome, Param, failed, list_param, passed, size_param, skipped
 from .remedies import WHERE
 
 IMS_LINUX_DOC = "https://support.huaweicloud.com/intl/en-us/usermanual-ims/ims_01_0209.html"

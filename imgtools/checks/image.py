@@ -6,7 +6,8 @@ from typing import Any, Mapping
 
 from ..facts import Facts
 from ..formats import ALIASES
-from .registry import SIZE_SCHEMA, Check, Outcome, Param, failed, list_param, parse_size, passed, size_param, skipped
+from ..units import parse_size
+from .registry import SIZE_SCHEMA, Check, Outcome, Param, failed, list_param, passed, size_param, skipped
 
 IMS_LINUX_DOC = "https://support.huaweicloud.com/intl/en-us/usermanual-ims/ims_01_0209.html"
 CONVERT_FIX = (

@@ -12,7 +12,8 @@ from typing import Any, Mapping
 
 from ..facts import Facts
 from .image import format_name, size_text
-from .registry import Check, Outcome, failed, list_param, parse_size, passed, size_param
+from ..units import parse_size
+from .registry import Check, Outcome, failed, list_param, passed, size_param
 
 IMPORT_DOC = "https://support.huaweicloud.com/intl/en-us/usermanual-ims/ims_01_0212.html"
 FAST_IMPORT_DOC = "https://support.huaweicloud.com/intl/en-us/usermanual-ims/ims_01_0231.html"

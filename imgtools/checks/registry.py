@@ -9,12 +9,12 @@ parameters; :mod:`imgtools.checks.engine` runs them.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Callable, Literal, Mapping
 
 from ..facts import Facts
+from ..units import SIZE_PATTERN
 from ..report.model import Severity
 
 AppliesTo = Literal["image", "linux", "windows", "any"]
@@ -81,15 +81,6 @@ class Check:
 
 # -- size parameters ("128 GiB" or bytes) --
 
-_UNITS = {
-    "": 1, "b": 1,
-    "k": 1 << 10, "kib": 1 << 10, "m": 1 << 20, "mib": 1 << 20,
-    "g": 1 << 30, "gib": 1 << 30, "t": 1 << 40, "tib": 1 << 40,
-    "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
-}
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$")
-
-SIZE_PATTERN = r"^\s*\d+(\.\d+)?\s*([KMGT]i?B?|[kmgt]i?b?|B|b)?\s*$"
 #: JSON schema of a size parameter (read-only by convention).
 SIZE_SCHEMA: dict[str, Any] = {
     "oneOf": [
@@ -97,16 +88,6 @@ SIZE_SCHEMA: dict[str, Any] = {
         {"type": "string", "pattern": SIZE_PATTERN},
     ]
 }
-
-
-def parse_size(value: int | str) -> int:
-    """Bytes from an integer or a string such as ``"128 GiB"`` or ``"40GB"`` (GB = 10^9)."""
-    if isinstance(value, int):
-        return value
-    match = _SIZE.match(value)
-    if not match or match.group(2).lower() not in _UNITS:
-        raise ValueError(f"not a size: {value!r} (write e.g. 128GiB, 40GB or a number of bytes)")
-    return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
 
 
 def size_param(default: str, help: str) -> Param:

@@ -7,7 +7,8 @@ import re
 import jsonschema
 import pytest
 
-from imgtools.checks.registry import CHECKS, FAMILIES, get_check, parse_size
+from imgtools.checks.registry import CHECKS, FAMILIES, get_check
+from imgtools.units import parse_size
 
 from . import test_boot, test_drivers, test_filesystems, test_image, test_ims, test_network, test_software, test_windows
 
