@@ -27,13 +27,12 @@ from . import probe as probing
 from . import qemu, units
 from .errors import Interrupted, NoSpaceError, UsageError, VerificationError
 from .facts import ImageFacts
+from .fileio import PARTIAL_SUFFIX
 from .formats import ImageFormat, compressible_formats, get_format, writable_formats
 
 #: ``on_progress(percent, phase)``: percent in 0–100, phase "convert" or "verify".
 ProgressCallback = Callable[[float, str], None]
 
-#: Suffix of the hidden file a conversion writes before renaming it into place.
-PARTIAL_SUFFIX = ".imgtools-partial"
 
 
 class ConvertResult(BaseModel):

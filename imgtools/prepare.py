@@ -25,9 +25,10 @@ from pydantic import BaseModel, ConfigDict
 
 from . import __version__, qemu
 from .checks import evaluate
-from .convert import PARTIAL_SUFFIX, convert
+from .convert import convert
 from .errors import InspectionError, UsageError
 from .facts import Facts
+from .fileio import PARTIAL_SUFFIX, write_atomically
 from .formats import get_format
 from .inspect import gather_facts
 from .platforms import PLATFORMS
@@ -165,7 +166,7 @@ def prepare(
                 libguestfs=facts.facts.inspection.libguestfs_version,
             ),
         )
-        _write_atomically(manifest_path, manifest.model_dump_json(indent=2))
+        write_atomically(manifest_path, manifest.model_dump_json(indent=2))
     return manifest
 
 
@@ -268,14 +269,3 @@ def _removed_on_failure(path: Path) -> Iterator[None]:
     except BaseException:
         path.unlink(missing_ok=True)
         raise
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    partial = path.with_name(f".{path.name}{PARTIAL_SUFFIX}")
-    try:
-        partial.write_text(text)
-        os.replace(partial, path)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-

@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..cli.output import write_atomically
+from ..fileio import write_atomically
 from ..errors import ImgtoolsError
 from ..report import junit
 from ..report.model import Report

@@ -7,8 +7,8 @@ import sys
 
 from ..errors import UsageError
 from ..facts import Facts
+from ..fileio import write_atomically
 from ..report import RENDERERS, text
-from .output import write_atomically
 
 DESCRIPTION = """\
 Check an image against a platform profile and report every finding with its fix.

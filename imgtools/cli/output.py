@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 import time
 from typing import Any, TextIO
 
@@ -61,17 +59,3 @@ class ProgressBar:
             self.stream.flush()
 
 
-def write_atomically(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename:
-    readers see the old file or the whole new one, never half of it."""
-    target = os.fspath(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".imgtools-partial",
-                               dir=os.path.dirname(os.path.abspath(target)))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp's 0600 is for secrets; a report is not one
-        os.replace(tmp, target)
-    except BaseException:
-        os.unlink(tmp)
-        raise
