@@ -25,7 +25,7 @@ SpecKind = Literal["uuid", "label", "partuuid", "partlabel", "device", "by_id", 
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 # -- image level (probe and qemu-img) --

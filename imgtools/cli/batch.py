@@ -7,12 +7,13 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..batch import load_manifest, make_executor, run_batch
-from ..batch.progress import Progress
-from ..batch.report import TOP_FAILURES
 from ..errors import UsageError
 from .output import print_json
+
+if TYPE_CHECKING:
+    from ..batch.progress import Progress
 
 DESCRIPTION = """\
 Check (or prepare) every image a manifest lists against a platform profile,
@@ -71,6 +72,9 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from ..batch import load_manifest, make_executor, run_batch  # imported here: a fast CLI start
+    from ..batch.progress import Progress
+
     if args.timeout is not None and args.timeout <= 0:
         raise UsageError(f"--timeout must be a positive number of seconds, not {args.timeout:g}")
     manifest = load_manifest(args.manifest, refresh=args.refresh, fail_on=args.fail_on, timeout=args.timeout)
@@ -97,6 +101,8 @@ def run(args) -> int:
 
 
 def _print_text(summary: dict, outdir: Path) -> None:
+    from ..batch.report import TOP_FAILURES
+
     width = max((len(image["name"]) for image in summary["images"]), default=5)
     for image in summary["images"]:
         detail = image["reason"] or ", ".join(image["top_failures"])

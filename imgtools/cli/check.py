@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from ..errors import UsageError
-from ..facts import Facts
 from ..fileio import write_atomically
 from ..report import RENDERERS, text
+
+if TYPE_CHECKING:
+    from ..facts import Facts
 
 DESCRIPTION = """\
 Check an image against a platform profile and report every finding with its fix.
@@ -79,6 +82,8 @@ def parse_waivers(values: list[str]) -> dict[str, str]:
 
 
 def read_facts(path: str) -> Facts:
+    from ..facts import Facts
+
     try:
         with open(path, encoding="utf-8") as f:
             return Facts.from_json(f.read())

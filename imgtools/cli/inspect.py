@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
-from ..facts import Facts
 from .output import human_size, print_json
+
+if TYPE_CHECKING:
+    from ..facts import Facts
 
 DESCRIPTION = """\
 Report what decides whether the guest in IMAGE boots on a cloud: OS, firmware,
