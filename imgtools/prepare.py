@@ -126,6 +126,7 @@ def prepare(
     source_hash = _in_thread(lambda: sha256_file(source))
     staging = outdir / f".{name}.staging{PARTIAL_SUFFIX}"
     reused = False
+    written: Future | None = None
     with inspection or contextlib.nullcontext(), _removed_on_failure(staging):
         if image_facts.safe:
             reused = _reusable(previous, output_path, image_facts, fmt_cls.name, subformat)
@@ -134,15 +135,20 @@ def prepare(
                     source, staging, fmt_cls.name, subformat=subformat, align=prof.output.align,
                     format_hint=format_hint, overwrite=True, on_progress=on_progress,
                 )
+            # Hash and measure the output while the inspection still runs.
+            done = output_path if reused else staging
+            written = _in_thread(lambda: _describe(done, fmt_cls.name))
         facts = inspection.result() if inspection else gather_facts(source, format_hint=format_hint)
         report = evaluate(facts, prof, waivers, fail_on=fail_on)
         produce = image_facts.safe and (report.verdict == "pass" or force)
         output = None
         upload = None
         if produce:
+            described = written.result()  # before the rename: it reads the staging file
             if not reused:
                 os.replace(staging, output_path)
-            output = _record(output_path, fmt_cls.name, subformat)
+            output = FileRecord(path=str(output_path.resolve()), format=fmt_cls.name, subformat=subformat,
+                                **described)
             upload = str(platform.package(output_path, outdir, name).resolve())
         else:
             staging.unlink(missing_ok=True)
@@ -178,12 +184,10 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _record(path: Path, fmt: str, subformat: str | None) -> FileRecord:
+def _describe(path: Path, fmt: str) -> dict[str, Any]:
+    """sha256, size and virtual size of a written output, for its FileRecord."""
     info = qemu.run(qemu.info_argv(str(path), fmt)).json()
-    return FileRecord(
-        path=str(path.resolve()), format=fmt, subformat=subformat, sha256=sha256_file(path),
-        size=path.stat().st_size, virtual_size=info["virtual-size"],
-    )
+    return {"sha256": sha256_file(path), "size": path.stat().st_size, "virtual_size": info["virtual-size"]}
 
 
 def _previous_manifest(path: Path) -> Manifest | None:
