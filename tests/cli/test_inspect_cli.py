@@ -6,26 +6,9 @@ import json
 
 import pytest
 
-from imgtools.cli import main as cli
 from imgtools.errors import InspectionError
 from imgtools.inspect import session
 from tests.support import make_image, qemu_img
-
-
-@pytest.fixture
-def run(monkeypatch, capsys):
-    """Run ``imgtools ARGS`` in-process with only the inspect command registered; (exit code, stdout, stderr)."""
-    monkeypatch.setattr(cli, "COMMANDS", ["inspect"])
-
-    def invoke(*args: str) -> tuple[int, str, str]:
-        try:
-            code = cli.main(list(args))
-        except SystemExit as exc:  # argparse: --help, usage errors
-            code = exc.code
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return invoke
 
 
 @pytest.fixture

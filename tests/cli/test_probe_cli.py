@@ -6,24 +6,7 @@ import json
 
 import pytest
 
-from imgtools.cli import main as cli
 from tests.support import make_image, sha256
-
-
-@pytest.fixture
-def run(monkeypatch, capsys):
-    """Run ``imgtools ARGS`` in-process with only the probe command registered; (exit code, stdout, stderr)."""
-    monkeypatch.setattr(cli, "COMMANDS", ["probe"])
-
-    def invoke(*args: str) -> tuple[int, str, str]:
-        try:
-            code = cli.main(list(args))
-        except SystemExit as exc:  # argparse: --help, usage errors
-            code = exc.code
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return invoke
 
 
 def test_safe_image_text_view(run, tmp_path):
