@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 from imgtools.batch.jobs import ImageResult
 from imgtools.batch.report import junit_xml, summarize, write_reports
