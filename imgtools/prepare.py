@@ -114,11 +114,11 @@ def prepare(
     name = name or source.name.split(".")[0]
     if "/" in name or name.startswith("."):
         raise UsageError(f"--name {name!r} must be a plain file name without '/' or a leading dot")
-    outdir.mkdir(parents=True, exist_ok=True)
     output_path = outdir / f"{name}.{fmt_cls.extension}"
     manifest_path = outdir / f"{name}.manifest.json"
 
-    image_facts = probe(source, format_hint)
+    image_facts = probe(source, format_hint)  # a missing or unreadable source fails before OUTDIR exists
+    outdir.mkdir(parents=True, exist_ok=True)
     previous = _previous_manifest(manifest_path)
 
     # An unsafe image is never opened: its facts are the probe's alone, no launch.

@@ -138,6 +138,7 @@ def test_cli_json_prints_the_manifest_and_exit_codes(guest_images, tmp_path):
                              capture_output=True, text=True)
     assert missing.returncode == 2
     assert len(missing.stderr.strip().splitlines()) == 1 and "Traceback" not in missing.stderr
+    assert not (tmp_path / "c").exists(), "a failed run left an empty OUTDIR behind"
 
 
 def test_unsafe_image_is_never_converted(tmp_path):
