@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 ARCH := $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
 APT_PACKAGES := qemu-utils qemu-system-x86 libguestfs-tools python3-guestfs linux-image-$(ARCH) \
-	debootstrap python3-venv python3-pip cpio zstd lz4 xz-utils \
+	debootstrap python3-venv python3-pip cpio zstd lz4 xz-utils bzip2 e2fsprogs fdisk \
 	ntfs-3g dosfstools lvm2 cryptsetup genisoimage chromium libhivex-bin
 DEMO_DIR ?= .cache/demo
 
