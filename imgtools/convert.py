@@ -3,9 +3,14 @@
 The source is probed first and refused unless safe, so qemu-img only ever sees
 an image with the format the probe found.  The output is written to a hidden
 file beside the destination and renamed into place only after qemu-img
-succeeded and ``qemu-img compare`` found the guest-visible content identical;
-on any failure, Ctrl-C or SIGTERM the partial file is removed and nothing
-appears at the destination.
+succeeded, the probe read the output's header back as the format, subformat
+and virtual size asked for, and ``qemu-img compare`` found the guest-visible
+content identical (unless ``verify=False``); on any failure, Ctrl-C or SIGTERM
+the partial file is removed and nothing appears at the destination.
+
+imgtools' fixed cost shows on every conversion, so the work besides qemu-img's
+own is kept small: headers are read in-process by the probe, and qemu-img runs
+only to measure, convert and compare.
 """
 
 from __future__ import annotations
@@ -13,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import secrets
 import signal
 import threading
 import time
@@ -27,7 +31,7 @@ from . import qemu, units
 from .errors import Interrupted, NoSpaceError, UsageError, VerificationError
 from .facts import ImageFacts
 from .fileio import PARTIAL_SUFFIX
-from .formats import ImageFormat, compressible_formats, get_format, writable_formats
+from .formats import ImageFormat, compressible_formats, get_format, qemu_driver, writable_formats
 
 #: ``on_progress(percent, phase)``: percent in 0–100, phase "convert" or "verify".
 ProgressCallback = Callable[[float, str], None]
@@ -137,9 +141,9 @@ def convert(
 
     with _stop_on_sigterm(), _partial_output(dst_path) as partial:
         _write(image, partial, target, options, size, compress, on_progress)
+        written = _check_header(partial, target, subformat, size)
         if verify:
             _verify(image, partial, target, on_progress)
-        info = qemu.run(qemu.info_argv(str(partial), target.name)).json()
         _publish(partial, dst_path, overwrite)
     return ConvertResult(
         source=image,
@@ -147,7 +151,7 @@ def convert(
         format=target.name,
         subformat=subformat,
         compressed=compress,
-        virtual_size=info["virtual-size"],
+        virtual_size=written.virtual_size,
         file_size=dst_path.stat().st_size,
         required_space=required,
         verified=verify,
@@ -192,6 +196,33 @@ def _write(
     )
 
 
+def _check_header(partial: Path, target: type[ImageFormat], subformat: str | None, size: int) -> ImageFacts:
+    """The output's header, read back by the probe: the format, subformat and virtual size asked for.
+
+    In-process and bounded, so it costs a millisecond where ``qemu-img info``
+    costs a process.  A raw output whose guest data starts like another format
+    is refused as well: a cloud would read it as that format.
+    """
+    written = probing.probe(str(partial))
+    wanted = (target.name, subformat if target.subformats else None, size)
+    found = (qemu_driver(written.format), written.subformat if target.subformats else None, written.virtual_size)
+    if found == wanted:
+        return written
+    if found[0] != wanted[0]:
+        raise VerificationError(
+            f"the {target.name} output reads back as a {written.format} image and a cloud would take it for one "
+            f"(a raw output does when the guest's data starts like that format); it was discarded: write qcow2 instead"
+        )
+    raise VerificationError(
+        f"the {target.name} output's header reads as {_describe(*found)}, not {_describe(*wanted)} as written; "
+        "it was discarded: report this with the qemu-img version"
+    )
+
+
+def _describe(fmt: str, subformat: str | None, size: int) -> str:
+    return f"{' '.join(filter(None, [fmt, subformat]))} of {size:,} bytes"
+
+
 def _verify(image: ImageFacts, partial: Path, target: type[ImageFormat], on_progress: ProgressCallback | None) -> None:
     """``qemu-img compare``: 0 identical, 1 different; a longer output must read as zeroes past the source."""
     result = qemu.run(
@@ -216,7 +247,7 @@ def _phase(on_progress: ProgressCallback | None, phase: str) -> Callable[[float]
 @contextlib.contextmanager
 def _partial_output(dst: Path) -> Iterator[Path]:
     """A hidden name beside ``dst`` (same folder, so the rename is atomic), removed on any failure."""
-    partial = dst.with_name(f".{dst.name}.{secrets.token_hex(4)}{PARTIAL_SUFFIX}")
+    partial = dst.with_name(f".{dst.name}.{os.urandom(4).hex()}{PARTIAL_SUFFIX}")
     try:
         yield partial
     except BaseException:

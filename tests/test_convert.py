@@ -292,16 +292,53 @@ def test_verification_failure_discards_the_output(sources, tmp_path, monkeypatch
 
 
 def test_qemu_failure_midway_leaves_nothing(sources, tmp_path, monkeypatch):
+    """qemu-img compare fails (injected) after the output was written: nothing is left."""
     real_run = qemu.run
 
-    def failing_info(argv, **kwargs):
-        if argv[1] == "info":
-            raise ToolFailedError("qemu-img info failed (injected)")
+    def failing_compare(argv, **kwargs):
+        if argv[1] == "compare":
+            raise ToolFailedError("qemu-img compare failed (injected)")
         return real_run(argv, **kwargs)
 
-    monkeypatch.setattr(conv.qemu, "run", failing_info)
+    monkeypatch.setattr(conv.qemu, "run", failing_compare)
     with pytest.raises(ToolFailedError, match="injected"):
         conv.convert(sources["raw"], tmp_path / "out.vdi", "vdi")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_output_header_is_read_back_in_process(sources, tmp_path, monkeypatch):
+    """The output's format and size come from the probe of the written file: no qemu-img info runs."""
+    real_run = qemu.run
+    ran: list[str] = []
+    monkeypatch.setattr(conv.qemu, "run", lambda argv, **kwargs: ran.append(argv[1]) or real_run(argv, **kwargs))
+    result = conv.convert(sources["qcow2"], tmp_path / "out.vhdx", "vhdx", verify=False)
+    assert ran == ["measure", "convert"]
+    assert result.virtual_size == info(tmp_path / "out.vhdx", "vhdx")["virtual-size"] == 32 * MiB
+    assert result.subformat == "dynamic" and not result.verified
+
+
+@pytest.mark.parametrize(
+    "target, subformat, wrong, message",
+    [
+        ("qcow2", None, {"format": "vmdk"}, "reads back as a vmdk image"),
+        ("vpc", "dynamic", {"virtual_size": 32 * MiB - 512}, r"reads as vpc dynamic of 33,553,920 bytes, not vpc dynamic of 33,554,432"),
+        ("vpc", "fixed", {"subformat": "dynamic"}, "reads as vpc dynamic of 33,554,432 bytes, not vpc fixed"),
+        ("raw", None, {"format": "qcow2", "subformat": "1.1"}, "reads back as a qcow2 image .* write qcow2 instead"),
+    ],
+)
+@pytest.mark.parametrize("verify", [True, False])
+def test_output_header_that_disagrees_discards_the_output(target, subformat, wrong, message, verify, sources, tmp_path, monkeypatch):
+    """A written header that reads back wrong (injected into the probe of the output only) keeps nothing."""
+    real_probe = conv.probing.probe
+
+    def probe_with_a_wrong_output(path, format_hint=None):
+        found = real_probe(path, format_hint)
+        return found.model_copy(update=wrong) if path.endswith(conv.PARTIAL_SUFFIX) else found
+
+    monkeypatch.setattr(conv.probing, "probe", probe_with_a_wrong_output)
+    dst = tmp_path / "out"
+    with pytest.raises(VerificationError, match=message):
+        conv.convert(sources["raw"], dst, target, subformat=subformat, verify=verify)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -415,6 +452,23 @@ def test_cli_usage_errors_exit_2(argv, message, sources, tmp_path):
     done = imgtools("convert", str(sources["raw"]), str(tmp_path / "out"), *argv)
     assert done.returncode == 2
     assert message in done.stderr and done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_output_header_disagreeing_exit_2(sources, tmp_path, monkeypatch, capsys):
+    """In-process, so the probe of the output can be made to disagree (injected): one line, exit 2, nothing left."""
+    from imgtools.cli import main as cli
+
+    real_probe = conv.probing.probe
+    monkeypatch.setattr(
+        conv.probing, "probe",
+        lambda path, hint=None: real_probe(path, hint).model_copy(update={"virtual_size": 0})
+        if path.endswith(conv.PARTIAL_SUFFIX) else real_probe(path, hint),
+    )
+    code = cli.main(["convert", str(sources["vmdk"]), str(tmp_path / "out.qcow2"), "-O", "qcow2", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == ""
+    assert err.startswith("imgtools convert: the qcow2 output's header reads as qcow2 of 0 bytes") and err.count("\n") == 1
     assert list(tmp_path.iterdir()) == []
 
 
