@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 
@@ -10,5 +13,9 @@ def _isolated_cache(tmp_path_factory):
     """Facts caches and the KVM verdict go to a per-run folder, never the user's."""
     mp = pytest.MonkeyPatch()
     mp.setenv("IMGTOOLS_CACHE_DIR", str(tmp_path_factory.mktemp("imgtools-cache")))
+    # The fast-kernel appliance (~700 MB, a few seconds to build) is shared by every run, like
+    # libguestfs' default one: it depends on the host's packages only.
+    if not os.environ.get("IMGTOOLS_APPLIANCE_CACHE"):
+        mp.setenv("IMGTOOLS_APPLIANCE_CACHE", str(Path(__file__).resolve().parent.parent / ".cache" / "appliance"))
     yield
     mp.undo()

@@ -5,6 +5,8 @@ with "failed to set MSR"), the first launch fails after a few seconds.  We then
 relaunch with TCG and write the verdict to ``cache_dir()/backend.json``, keyed
 by the host kernel and the hypervisor binary's version, so later launches go
 straight to TCG.  A user's own ``LIBGUESTFS_BACKEND_SETTINGS`` always wins.
+Each backend is tried with the fast appliance kernel of :mod:`.kernel` first,
+then with the default appliance.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Callable, Iterator, Literal, Sequence
 from ..cache import cache_dir
 from ..errors import InspectionError, ToolMissingError
 from ..formats import qemu_driver
+from . import kernel
 
 Backend = Literal["kvm", "tcg"]
 SETTINGS_ENV = "LIBGUESTFS_BACKEND_SETTINGS"
@@ -106,12 +109,15 @@ def _first_line(exc: BaseException) -> str:
 class Appliance:
     """A launched handle plus how it was launched."""
 
-    def __init__(self, handle, backend: Backend, seconds: float, attempts: list[Backend]):
+    def __init__(self, handle, backend: Backend, seconds: float, attempts: list[Backend],
+                 fast_kernel: str | None = None):
         self.g = handle
         self.backend = backend
         self.launch_seconds = seconds
         #: Backends tried, in order: ["kvm", "tcg"] when KVM failed this time.
         self.attempts = attempts
+        #: The fast PVH vmlinux the appliance booted (see ``kernel``); None for the default appliance.
+        self.fast_kernel = fast_kernel
 
 
 def _new_handle(drives: Sequence[Drive], settings: list[str] | None):
@@ -132,6 +138,20 @@ def _try_launch(drives: Sequence[Drive], settings: list[str] | None):
         g.close()
         raise
     return g
+
+
+def _launch_preferring_fast_kernel(drives: Sequence[Drive], settings: list[str] | None,
+                                   fast: dict[str, str], notify: Callable[[str], None]):
+    """Launch with the fast kernel if there is one; if that fails, once more with the default
+    appliance, so a backend is judged (and its verdict remembered) on the default appliance only."""
+    if fast:
+        try:
+            with kernel.environment(fast):
+                return _try_launch(drives, settings), fast[kernel.KERNEL_ENV]
+        except RuntimeError as exc:
+            notify(f"the fast appliance kernel did not start ({_first_line(exc)}); "
+                   "trying the default appliance…")
+    return _try_launch(drives, settings), None
 
 
 @dataclass(frozen=True)
@@ -173,12 +193,13 @@ def launch(drives: Sequence[Drive], *, on_progress: Callable[[str], None] | None
     hv = hypervisor()
     attempts = plan(hv)
     started = time.monotonic()
+    fast = kernel.fast_kernel_environment()
     tried: list[Backend] = []
     for attempt in attempts:
         notify(f"launching appliance ({attempt.backend.upper()})…")
         tried.append(attempt.backend)
         try:
-            g = _try_launch(drives, attempt.settings)
+            g, booted = _launch_preferring_fast_kernel(drives, attempt.settings, fast, notify)
         except RuntimeError as exc:
             if attempt is attempts[-1]:
                 raise _launch_error(exc) from None
@@ -187,7 +208,7 @@ def launch(drives: Sequence[Drive], *, on_progress: Callable[[str], None] | None
             continue
         if len(attempts) > 1 and attempt.settings is not None:
             remember_backend(hv, attempt.backend)
-        return Appliance(g, attempt.backend, time.monotonic() - started, tried)
+        return Appliance(g, attempt.backend, time.monotonic() - started, tried, booted)
 
 
 def _launch_error(exc: BaseException) -> InspectionError:
