@@ -48,6 +48,8 @@ MODULES_DIR = "/lib/modules"
 
 #: A kernel image is tens of MiB; anything far larger is not one (or a decompression bomb).
 MAX_VMLINUX = 512 << 20
+#: An xz/lzma header asking for a larger dictionary is not a kernel's (they use 32 MiB at most).
+LZMA_MEMLIMIT = 256 << 20
 #: Input fed to a decompressor per step: a false-positive magic is rejected after one step.
 FEED_STEP = 64 << 10
 
@@ -142,12 +144,14 @@ class Codec:
 
 
 CODECS: tuple[Codec, ...] = (
-    Codec("xz", b"\xfd7zXZ\x00", lambda data: _feed(lzma.LZMADecompressor(lzma.FORMAT_XZ), data)),
+    Codec("xz", b"\xfd7zXZ\x00",
+          lambda data: _feed(lzma.LZMADecompressor(lzma.FORMAT_XZ, memlimit=LZMA_MEMLIMIT), data)),
     Codec("zstd", b"\x28\xb5\x2f\xfd", _zstd),
     Codec("gzip", b"\x1f\x8b\x08", lambda data: _feed(zlib.decompressobj(wbits=31), data)),
     Codec("lz4", b"\x02\x21\x4c\x18", _lz4_legacy),
     Codec("bzip2", b"BZh", lambda data: _feed(bz2.BZ2Decompressor(), data)),
-    Codec("lzma", b"\x5d\x00\x00", lambda data: _feed(lzma.LZMADecompressor(lzma.FORMAT_ALONE), data)),
+    Codec("lzma", b"\x5d\x00\x00",
+          lambda data: _feed(lzma.LZMADecompressor(lzma.FORMAT_ALONE, memlimit=LZMA_MEMLIMIT), data)),
 )
 
 
