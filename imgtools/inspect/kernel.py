@@ -119,12 +119,16 @@ LZ4_LEGACY_BLOCK = 8 << 20
 
 
 def _lz4_legacy(data: memoryview) -> Iterator[bytes]:
+    """The frame has no end mark: it ends with a short block, or (output a multiple of 8 MiB)
+    where the next 'block size' makes no sense; whether the output is whole is the ELF check's call."""
     import lz4.block
 
     pos = 4
     while pos + 4 <= len(data):
         (size,) = struct.unpack_from("<I", data, pos)
         if size == 0 or pos + 4 + size > len(data):
+            if pos > 4:
+                return
             raise EOFError("lz4 block runs past the data")
         block = lz4.block.decompress(data[pos + 4:pos + 4 + size], uncompressed_size=LZ4_LEGACY_BLOCK)
         yield block

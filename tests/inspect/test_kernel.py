@@ -41,7 +41,7 @@ def make_elf(*, pvh: bool = True, machine: int = 62, load_size: int = 4096) -> b
                          0x1000000, phoff, 0, 0, 64, 56, phnum, 64, 0, 0)
     phdrs = (struct.pack("<IIQQQQQQ", PT_NOTE, 4, notes_at, 0, 0, len(notes), len(notes), 4)
              + struct.pack("<IIQQQQQQ", PT_LOAD, 5, load_at, 0x1000000, 0x1000000, load_size, load_size, 4096))
-    return header + phdrs + notes + bytes(range(256)) * (load_size // 256)
+    return header + phdrs + notes + (bytes(range(256)) * (load_size // 256 + 1))[:load_size]
 
 
 def _lz4_legacy(data: bytes) -> bytes:
@@ -77,8 +77,11 @@ def test_each_compression_yields_the_elf(codec):
     assert kernel.extract_vmlinux(make_bzimage(elf, codec)) == elf
 
 
-def test_lz4_payload_of_several_blocks():
-    elf = make_elf(load_size=kernel.LZ4_LEGACY_BLOCK + 4096)
+@pytest.mark.parametrize("size", [kernel.LZ4_LEGACY_BLOCK + 4096, 2 * kernel.LZ4_LEGACY_BLOCK],
+                         ids=["short-last-block", "whole-blocks"])
+def test_lz4_payload_of_several_blocks(size):
+    elf = make_elf(load_size=size - len(make_elf(load_size=0)))
+    assert len(elf) == size
     assert kernel.extract_vmlinux(make_bzimage(elf, "lz4")) == elf
 
 
