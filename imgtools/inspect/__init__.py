@@ -20,6 +20,7 @@ from . import derive, factcache
 from .families import family_of
 from .linux import fill_boot, gather_linux
 from .reader import GuestFiles
+from .roots import Root, find_roots
 from .session import Drive, open_drives
 from .storage import Disks, canonical, gather_disks, usage
 from .windows import gather_windows
@@ -116,22 +117,24 @@ def inspect_guest(facts: Facts, images: Sequence[ImageFacts], notify: Progress) 
             has_esp=any(derive.is_esp(p, disks.partition_table) for p in disks.partitions if p.disk_index == 0),
             has_bios_boot=any(derive.is_bios_boot(p) for p in disks.partitions if p.disk_index == 0),
         )
-        roots = files.attempt("the operating systems", g.inspect_os, default=[])
+        notify("looking for the operating system…")
+        roots = find_roots(g, files, disks)
         if not roots:
             files.warn("no operating system found on the image")
         else:
+            details.inspection.os_detected_by = roots[0].detected_by
             if len(roots) > 1:
-                files.warn(f"{len(roots)} operating systems found (multi-boot); inspected the one on {roots[0]}")
+                files.warn(f"{len(roots)} operating systems found (multi-boot); "
+                           f"inspected the one on {roots[0].device}")
             notify("reading the guest…")
             _inspect_root(g, files, disks, facts, roots[0])
     details.inspection.seconds = round(time.monotonic() - started, 3)
 
 
-def _mount_all(g, files: GuestFiles, root: str) -> dict[str, str]:
+def _mount_all(g, files: GuestFiles, root: Root) -> dict[str, str]:
     """Mount the guest's filesystems read-only inside the appliance; return mountpoint -> device."""
-    mountpoints = files.attempt("the guest's mountpoints", g.inspect_get_mountpoints, root, default={})
     mounted = {}
-    for mountpoint, device in sorted(mountpoints.items(), key=lambda item: len(item[0])):
+    for mountpoint, device in sorted(root.mountpoints.items(), key=lambda item: len(item[0])):
         try:
             g.mount_ro(device, mountpoint)
             mounted[mountpoint] = device
@@ -159,13 +162,14 @@ def read_guest(g, files: GuestFiles, root: str) -> Guest:
     )
 
 
-def _inspect_root(g, files: GuestFiles, disks: Disks, facts: Facts, root: str) -> None:
+def _inspect_root(g, files: GuestFiles, disks: Disks, facts: Facts, root: Root) -> None:
     mounted = _mount_all(g, files, root)
     try:
         by_device = {canonical(g, device): mp for mp, device in mounted.items()}
         for part in facts.boot.partitions:
             part.mountpoint = by_device.get(part.device)
-        guest_type = files.attempt("the guest type", g.inspect_get_type, root, default="unknown")
+        guest_type = root.guest.type if root.guest else files.attempt(
+            "the guest type", g.inspect_get_type, root.device, default="unknown")
         try:
             GATHERERS.get(guest_type, _gather_other)(g, files, disks, facts, root)
             _storage_facts(g, files, disks, facts, mounted)
@@ -198,8 +202,8 @@ def _fstype(g, files: GuestFiles, facts: Facts, device: str) -> str | None:
     return known or files.attempt(f"the filesystem on {device}", g.vfs_type, device)
 
 
-def _gather_linux(g, files: GuestFiles, disks: Disks, facts: Facts, root: str) -> None:
-    facts.guest = read_guest(g, files, root)
+def _gather_linux(g, files: GuestFiles, disks: Disks, facts: Facts, root: Root) -> None:
+    facts.guest = root.guest or read_guest(g, files, root.device)
     result = gather_linux(files, family_of(facts.guest.distro), disks)
     facts.facts.linux = result.linux
     facts.drivers = result.drivers
@@ -208,8 +212,8 @@ def _gather_linux(g, files: GuestFiles, disks: Disks, facts: Facts, root: str) -
     fill_boot(facts.boot, result.loader, default)
 
 
-def _gather_windows(g, files: GuestFiles, disks: Disks, facts: Facts, root: str) -> None:
-    result = gather_windows(g, root)
+def _gather_windows(g, files: GuestFiles, disks: Disks, facts: Facts, root: Root) -> None:
+    result = gather_windows(g, root.device)
     facts.guest = result.guest
     facts.facts.windows = result.windows
     facts.drivers = result.drivers
@@ -224,8 +228,8 @@ def _gather_windows(g, files: GuestFiles, disks: Disks, facts: Facts, root: str)
         files.warn(warning)
 
 
-def _gather_other(g, files: GuestFiles, disks: Disks, facts: Facts, root: str) -> None:
-    facts.guest = read_guest(g, files, root)
+def _gather_other(g, files: GuestFiles, disks: Disks, facts: Facts, root: Root) -> None:
+    facts.guest = root.guest or read_guest(g, files, root.device)
     files.warn(f"imgtools reads no boot or driver facts for {facts.guest.type} guests yet")
 
 

@@ -101,3 +101,9 @@ def test_profiles_judge_the_same_guest_differently(guest_facts):
     assert {"IMG-IMG-001", "IMG-DRV-003"} <= set(azure)
     gce = report(guest_facts["debian-virtio"], "gce")
     assert "IMG-DRV-001" not in failed(gce)
+
+
+@pytest.mark.parametrize("guest, detected_by", [("debian-virtio", "imgtools"), ("rhel-lvm", "imgtools"),
+                                                ("windows-virtio", "libguestfs")])
+def test_linux_roots_are_found_by_imgtools_and_windows_by_libguestfs(guest_facts, guest, detected_by):
+    assert guest_facts[guest].facts.inspection.os_detected_by == detected_by

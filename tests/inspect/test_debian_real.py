@@ -45,6 +45,8 @@ def test_guest_is_debian_12(debian_facts, variant):
     assert facts.guest.arch == "x86_64"
     assert facts.guest.hostname == debian.HOSTNAME
     assert facts.guest.package_format == "deb"
+    # Found by imgtools' own Linux probe, not libguestfs' much slower inspect_os.
+    assert facts.facts.inspection.os_detected_by == "imgtools"
 
 
 @pytest.mark.parametrize("variant", list(debian.VARIANTS))
