@@ -1,49 +1,102 @@
-"""``imgtools convert --no-verify`` against bare ``qemu-img convert``, per target format.
+"""``imgtools convert --no-verify`` against bare ``qemu-img convert``, per target format, at two sizes.
 
-The source is a 1 GiB raw image, half incompressible data and half holes, in
-alternating 64 MiB stretches (built once, cached under ``.cache/bench/``).  For
-each target both commands write the same output with the same qemu-img options;
-each is run ``REPEAT`` times in alternation and the best time is kept, so the
-ratio shows imgtools' own overhead (start-up, probe, measure, info, fsync,
-rename), which should stay within 10 %.  imgtools makes its output durable
-before renaming it; bare qemu-img does not always (raw, vpc, vdi, vhdx outputs
-stay in the page cache), so the bare time is also shown followed by that fsync.
-Both are measured twice: with the source in the page cache, and (as root) with
-the cache dropped before every run, the way a freshly exported image is read.
+Sources: raw images half incompressible data and half holes, in alternating
+64 MiB stretches, of 1 GiB and of ``$IMGTOOLS_BENCH_CONVERT_GIB`` GiB (an
+integer, default 8: real exports are tens of GiB), built once, seeded and
+sparse, cached under ``.cache/bench/``.  For each target both commands write
+the same output with the same qemu-img options, in alternation; the best of
+``REPEAT`` runs is kept, except that a pair whose runs both take longer than
+``LONG_RUN`` seconds (streamOptimized VMDK compresses for ~12 s per GiB of
+data) is run once: imgtools' fixed cost is within their noise, and the bench
+stays within ~15 min.
+
+imgtools makes its output durable before renaming it into place; bare qemu-img
+does not always (raw, vpc, vdi, vhdx outputs stay in the page cache), so the
+bare time is also shown followed by that fsync ('+fsync'), and the ratio is
+imgtools / (bare + fsync).  The overhead column (imgtools minus bare + fsync)
+is imgtools' own cost: Python start-up and imports, probe, qemu-img measure,
+reading the output's header back, the rename.  It is fixed, not per GiB, so
+the two sizes show it: the target (ratio <= 1.10) is judged at the large size;
+whether the 1 GiB ratios meet it is stated too.
+
+Both are measured twice: with the source in the page cache (read once
+before the first run), and (as root)
+with the whole page cache dropped before every run, the way a freshly exported
+image is read (imgtools' own code is then read from disk too: a worst case
+for its fixed cost).  imgtools' bytecode is compiled first, as an installed
+copy has it, so a ``PYTHONDONTWRITEBYTECODE`` shell does not charge every run
+for compiling its modules.
 """
 
 from __future__ import annotations
 
+import compileall
 import os
 import random
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from bench import cache_dir, imgtools_cli, recipe_key, timed
+from bench import ROOT, cache_dir, imgtools_cli, recipe_key, timed
 from imgtools import qemu
 from imgtools.formats import get_format
 
-SIZE = 1 << 30
+GiB = 1 << 30
+#: The small size, where the fixed cost shows most.
+SMALL_GIB = 1
+#: Environment variable naming the large size in whole GiB.
+SIZE_ENV = "IMGTOOLS_BENCH_CONVERT_GIB"
+DEFAULT_LARGE_GIB = 8
 STRETCH = 64 << 20
 REPEAT = 3
+#: Seconds past which a pair of runs (bare and imgtools) is not repeated.
+LONG_RUN = 10.0
 TARGET_RATIO = 1.10
 #: (format, subformat): every writable format in its default form, plus the fixed VHD Azure wants.
 TARGETS = [("raw", None), ("qcow2", None), ("vmdk", "streamOptimized"), ("vpc", "dynamic"), ("vpc", "fixed"),
            ("vhdx", "dynamic"), ("vdi", "dynamic")]
 
 
-def source_image() -> Path:
-    """The cached source: data in every other stretch, seeded so every build is identical."""
-    recipe = {"size": SIZE, "stretch": STRETCH, "seed": 7, "layout": "data-hole-alternating"}
+@dataclass
+class Timing:
+    """Best seconds of the runs of one target at one size."""
+
+    bare: float = float("inf")
+    synced: float = float("inf")
+    imgtools: float = float("inf")
+    runs: int = 0
+
+    @property
+    def overhead(self) -> float:
+        return self.imgtools - self.synced
+
+    @property
+    def ratio(self) -> float:
+        return self.imgtools / self.synced
+
+
+def sizes_gib() -> list[int]:
+    """1 GiB and the large size from the environment (just one when they are equal)."""
+    text = os.environ.get(SIZE_ENV, str(DEFAULT_LARGE_GIB))
+    if not text.isdigit() or int(text) < 1:
+        raise SystemExit(f"{SIZE_ENV}={text!r}: give a whole number of GiB, at least 1")
+    return sorted({SMALL_GIB, int(text)})
+
+
+def source_image(gib: int) -> Path:
+    """The cached source: seeded data in every other stretch, holes between (sparse on disk)."""
+    size = gib * GiB
+    recipe = {"size": size, "stretch": STRETCH, "seed": 7, "layout": "data-hole-alternating"}
     path = cache_dir() / f"convert-source-{recipe_key(recipe)}.raw"
     if path.exists():
         return path
+    print(f"building the {gib} GiB source {path} (once) …", flush=True)
     partial = path.with_suffix(".partial")
     rng = random.Random(recipe["seed"])
     with open(partial, "wb") as f:
-        f.truncate(SIZE)
-        for offset in range(0, SIZE, 2 * STRETCH):
+        f.truncate(size)
+        for offset in range(0, size, 2 * STRETCH):
             f.seek(offset)
             f.write(rng.randbytes(STRETCH))
     partial.rename(path)
@@ -61,8 +114,16 @@ def fsync_seconds(path: Path) -> float:
     return time.perf_counter() - started
 
 
+def read_through(path: Path) -> None:
+    """Read the whole file once, so the warm runs find it in the page cache."""
+    buffer = bytearray(16 << 20)
+    with open(path, "rb", buffering=0) as f:
+        while f.readinto(buffer):
+            pass
+
+
 def drop_caches() -> bool:
-    """Empty the page cache (root only), so the next run reads its source from disk."""
+    """Empty the page cache (root only), so the next run reads everything from disk."""
     os.sync()
     try:
         Path("/proc/sys/vm/drop_caches").write_text("3\n")
@@ -71,8 +132,8 @@ def drop_caches() -> bool:
     return True
 
 
-def bench_target(src: Path, scratch: Path, fmt: str, subformat: str | None, cold: bool) -> dict[str, float]:
-    """Best-of-REPEAT seconds: bare qemu-img, the same plus an fsync of its output, and imgtools.
+def bench_target(src: Path, scratch: Path, fmt: str, subformat: str | None, cold: bool) -> Timing:
+    """Bare qemu-img, the same plus an fsync of its output, and imgtools, in alternation.
 
     ``cold``: the page cache is dropped before every run, as when an exported
     image is read from disk for the first time (the usual case for a migration).
@@ -82,48 +143,87 @@ def bench_target(src: Path, scratch: Path, fmt: str, subformat: str | None, cold
     ours = [imgtools_cli(), "convert", str(src), str(out), "-O", fmt, "--no-verify"]
     if subformat:
         ours += ["-o", f"subformat={subformat}"]
-    best = {"bare": float("inf"), "synced": float("inf"), "imgtools": float("inf")}
-    for _ in range(REPEAT):
+    best = Timing()
+    while best.runs < REPEAT and not (best.runs and min(best.bare, best.imgtools) > LONG_RUN):
         for name, argv in (("bare", bare), ("imgtools", ours)):
             out.unlink(missing_ok=True)
             os.sync()  # no write-back of the previous run inside this one
             if cold:
                 drop_caches()
             seconds = timed(argv)
-            best[name] = min(best[name], seconds)
             if name == "bare":
-                best["synced"] = min(best["synced"], seconds + fsync_seconds(out))
+                best.bare = min(best.bare, seconds)
+                best.synced = min(best.synced, seconds + fsync_seconds(out))
+            else:
+                best.imgtools = min(best.imgtools, seconds)
+        best.runs += 1
     out.unlink(missing_ok=True)
     return best
 
 
 def main() -> int:
-    src = source_image()
+    compileall.compile_dir(ROOT / "imgtools", quiet=1)
+    sizes = sizes_gib()
+    sources = {gib: source_image(gib) for gib in sizes}
     scratch = cache_dir("convert-scratch")
     startup = min(timed([imgtools_cli(), "--help"]) for _ in range(REPEAT))
+    large = sizes[-1]
     print(
-        f"imgtools convert --no-verify vs bare qemu-img convert ({qemu.version()}): "
-        f"{SIZE >> 20} MiB raw source, half data / half holes; best of {REPEAT}; target ratio <= {TARGET_RATIO:.2f}\n"
-        f"imgtools start-up alone ('imgtools --help'): {startup:.2f} s; "
-        "'+fsync' is bare qemu-img followed by the fsync imgtools does before renaming"
+        f"imgtools convert --no-verify vs bare qemu-img convert ({qemu.version()}): raw sources of "
+        f"{' and '.join(f'{gib} GiB' for gib in sizes)}, half data / half holes; best of {REPEAT} "
+        f"(once when both runs take over {LONG_RUN:.0f} s); target ratio <= {TARGET_RATIO:.2f} at {large} GiB\n"
+        f"imgtools start-up alone ('imgtools --help'): {startup:.2f} s; '+fsync' is bare qemu-img followed by "
+        "the fsync imgtools does before renaming; overhead = imgtools - (+fsync); ratio = imgtools / (+fsync)\n"
+        f"load average at the start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs (other work running shows in the figures)"
     )
     modes = [("warm page cache", False)] + ([("cold: page cache dropped before each run", True)]
                                              if drop_caches() else [])
-    missed = 0
+    results: dict[tuple[str, int], list[tuple[str, Timing]]] = {}
     for title, cold in modes:
         print(f"\n{title}")
-        print(f"{'target':<22}{'qemu-img':>9}{'+fsync':>8}{'imgtools':>9}{'ratio':>7}{'ratio/+fsync':>13}")
+        if not cold:
+            for src in sources.values():
+                read_through(src)
+        print(f"{'target':<22}{'size':>7}{'qemu-img':>10}{'+fsync':>8}{'imgtools':>10}{'overhead':>10}"
+              f"{'ratio':>7}{'runs':>6}")
         for fmt, subformat in TARGETS:
-            t = bench_target(src, scratch, fmt, subformat, cold)
-            ratio, synced_ratio = t["imgtools"] / t["bare"], t["imgtools"] / t["synced"]
-            missed |= synced_ratio > TARGET_RATIO
             label = fmt + (" " + subformat if subformat else "")
+            for gib in sizes:
+                t = bench_target(sources[gib], scratch, fmt, subformat, cold)
+                results.setdefault((title, gib), []).append((label, t))
+                verdict = ("ok" if t.ratio <= TARGET_RATIO else "OVER") if gib == large else ""
+                print(
+                    f"{label if gib == sizes[0] else '':<22}{gib:>5} GiB{t.bare:>9.2f}{t.synced:>8.2f}"
+                    f"{t.imgtools:>10.2f}{t.overhead:>+10.2f}{t.ratio:>7.2f}{t.runs:>6}  {verdict}",
+                    flush=True,
+                )
+    print(f"\nload average at the end: {os.getloadavg()[0]:.2f}")
+    return verdict_lines(results, [title for title, _ in modes], sizes)
+
+
+def verdict_lines(results: dict[tuple[str, int], list[tuple[str, Timing]]], modes: list[str],
+                  sizes: list[int]) -> int:
+    """Print whether the target is met at the large size and whether at 1 GiB; 0 when met at the large size."""
+    large = sizes[-1]
+    over = [f"{label} ({title.split(':')[0]}: {t.ratio:.2f})"
+            for title in modes for label, t in results[(title, large)] if t.ratio > TARGET_RATIO]
+    print()
+    if over:
+        print(f"target missed at {large} GiB: {', '.join(over)} above {TARGET_RATIO:.2f}")
+    else:
+        print(f"target met: at {large} GiB every target is within {TARGET_RATIO:.2f}x of bare qemu-img + fsync "
+              f"({' and '.join(title.split(':')[0] for title in modes)})")
+    if SMALL_GIB != large:
+        for title in modes:
+            timings = [t for _, t in results[(title, SMALL_GIB)]]
+            within = sum(t.ratio <= TARGET_RATIO for t in timings)
+            overheads = sorted(t.overhead for t in timings)
             print(
-                f"{label:<22}{t['bare']:>9.2f}{t['synced']:>8.2f}{t['imgtools']:>9.2f}{ratio:>7.2f}"
-                f"{synced_ratio:>13.2f}  {'ok' if synced_ratio <= TARGET_RATIO else 'OVER'}",
-                flush=True,
+                f"at {SMALL_GIB} GiB ({title.split(':')[0]}): {within} of {len(timings)} targets within "
+                f"{TARGET_RATIO:.2f}x, so the 1 GiB ratios {'meet' if within == len(timings) else 'do not meet'} "
+                f"the target; imgtools' fixed overhead there is {overheads[0]:+.2f} to {overheads[-1]:+.2f} s"
             )
-    return 1 if missed else 0
+    return 1 if over else 0
 
 
 if __name__ == "__main__":
