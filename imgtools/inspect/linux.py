@@ -1,6 +1,6 @@
 """Linux guest facts: read only what decides the first boot, in the one appliance launch.
 
-The caller has launched the appliance, run ``inspect_os`` and mounted the
+The caller has launched the appliance, found the root (:mod:`.roots`) and mounted the
 guest read-only.  Here we read files (never run guest code) and hand their
 text to the pure parsers in :mod:`imgtools.inspect.parse`; the only bytes
 that leave the appliance are the initramfs archives, downloaded to a host
