@@ -285,6 +285,8 @@ class Inspection(Model):
     backend: Literal["kvm", "tcg", "none"] = "none"
     seconds: float = 0.0
     libguestfs_version: str | None = None
+    #: The uncompressed PVH kernel the appliance booted (imgtools.inspect.kernel); None: libguestfs' default.
+    appliance_kernel: str | None = None
     #: Who found the operating system: imgtools' own Linux probe, or libguestfs' inspect_os.
     os_detected_by: Literal["imgtools", "libguestfs"] | None = None
     warnings: list[str] = Field(default_factory=list)

@@ -104,6 +104,7 @@ def inspect_guest(facts: Facts, images: Sequence[ImageFacts], notify: Progress) 
     with open_drives([Drive(i.path, i.format) for i in images], on_progress=notify) as appliance:
         g = appliance.g
         details.inspection.backend = appliance.backend
+        details.inspection.appliance_kernel = appliance.fast_kernel
         version = g.version()
         details.inspection.libguestfs_version = f"{version['major']}.{version['minor']}.{version['release']}"
         files = GuestFiles(g, details.inspection.warnings)

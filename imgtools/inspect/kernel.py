@@ -22,7 +22,6 @@ import os
 import platform
 import re
 import struct
-import tempfile
 import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Mapping
 
 from ..cache import cache_dir
-from ..fileio import PARTIAL_SUFFIX
+from ..fileio import write_atomically
 
 #: ``IMGTOOLS_FAST_KERNEL=0`` keeps libguestfs' default appliance (the escape hatch).
 SWITCH_ENV = "IMGTOOLS_FAST_KERNEL"
@@ -261,19 +260,6 @@ def is_pvh_vmlinux(elf: bytes) -> bool:
 
 # -- the cache --
 
-def _write_bytes_atomically(path: Path, data: bytes) -> None:
-    """Concurrent launches (batch runs several) see no file or the whole one, never half of it."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=PARTIAL_SUFFIX, dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
 def cached_vmlinux(kernel: HostKernel) -> Path | None:
     """The PVH-bootable ELF of ``kernel``, extracted once and kept in the cache, else None.
 
@@ -290,7 +276,7 @@ def cached_vmlinux(kernel: HostKernel) -> Path | None:
     if refused.exists():
         return None
     elf = extract_vmlinux(Path(kernel.path).read_bytes())
-    _write_bytes_atomically(target if elf else refused, elf or b"")
+    write_atomically(target if elf else refused, elf or b"")  # a batch launches several at once
     return target if elf else None
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from fixtures import debian
-from imgtools.inspect import gather_facts
+from imgtools.inspect import gather_facts, kernel
 
 pytestmark = [pytest.mark.slow, pytest.mark.appliance]
 
@@ -47,6 +47,8 @@ def test_guest_is_debian_12(debian_facts, variant):
     assert facts.guest.package_format == "deb"
     # Found by imgtools' own Linux probe, not libguestfs' much slower inspect_os.
     assert facts.facts.inspection.os_detected_by == "imgtools"
+    # The appliance booted the fast PVH kernel whenever the host has one (Debian's amd64 kernel does).
+    assert bool(facts.facts.inspection.appliance_kernel) == bool(kernel.fast_kernel_environment())
 
 
 @pytest.mark.parametrize("variant", list(debian.VARIANTS))
