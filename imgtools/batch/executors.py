@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import uuid
 from abc import ABC, abstractmethod
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -115,8 +116,9 @@ class DaskExecutor(Executor):
 
     A worker that is lost mid-job has its job rescheduled by Dask (up to the
     scheduler's ``allowed-failures``); after that the image gets an error row.
-    On Ctrl-C the queued jobs are cancelled; a job already running on a worker
-    ends by itself or at its timeout (Dask cannot stop a running task).
+    On Ctrl-C the queued jobs are cancelled and a running one sees the batch's
+    cancel event within a second (Dask cannot stop a running task, but the task
+    can stop its own worker process and appliance).
     """
 
     scheme = "dask"
@@ -151,11 +153,13 @@ class DaskExecutor(Executor):
                 "and workers with 'dask worker tcp://HOST:PORT' (see 'imgtools batch --help')"
             ) from None
         batch = uuid.uuid4().hex[:8]
+        cancel = ClusterCancel(f"imgtools-{batch}-cancel")
         futures: dict = {}
         try:
             capacity = max(1, sum(client.nthreads().values()))
             futures = {
-                client.submit(run_isolated, job, key=f"imgtools-{batch}-{i}-{job.name}", pure=False): job
+                client.submit(run_isolated, job, cancel=cancel, key=f"imgtools-{batch}-{i}-{job.name}",
+                              pure=False): job
                 for i, job in enumerate(jobs)
             }
             # Dask does not say when a task starts; count the first `capacity` as in flight, then one per result.
@@ -173,10 +177,39 @@ class DaskExecutor(Executor):
                 if waiting:
                     on_start(waiting.pop(0), 0)
         except BaseException:
+            cancel.set(client)
             client.cancel(list(futures))
             raise
         finally:
             client.close()
+
+
+class ClusterCancel:
+    """A batch's cancel flag as a Dask task sees it: a named ``distributed.Event``.
+
+    :func:`run_isolated` asks ``is_set()`` ten times a second; the scheduler is
+    asked at most once a second.  Pickled into every task, so it holds only the name.
+    """
+
+    poll_seconds = 1.0
+
+    def __init__(self, name: str):
+        self.name = name
+        self._asked = float("-inf")
+        self._set = False
+
+    def is_set(self) -> bool:
+        if not self._set and time.monotonic() - self._asked >= self.poll_seconds:
+            from distributed import Event
+
+            self._asked = time.monotonic()
+            self._set = Event(self.name).is_set()
+        return self._set
+
+    def set(self, client) -> None:
+        from distributed import Event
+
+        Event(self.name, client=client).set()
 
 
 #: The explicit registry, keyed by the scheme of ``--executor``.

@@ -15,7 +15,7 @@ import sys
 import tempfile
 import threading
 import time
-from typing import Callable
+from typing import Callable, Protocol
 
 from .jobs import ImageJob, ImageResult, run_image
 
@@ -26,11 +26,17 @@ POLL_SECONDS = 0.1
 OnStart = Callable[[ImageJob, int], None]
 
 
+class CancelFlag(Protocol):
+    """What stops a batch: a ``threading.Event`` locally, a cluster-wide event on Dask."""
+
+    def is_set(self) -> bool: ...
+
+
 class _Lost(Exception):
     """The worker process ended without a result."""
 
 
-def run_isolated(job: ImageJob, *, cancel: threading.Event | None = None, on_start: OnStart | None = None) -> ImageResult:
+def run_isolated(job: ImageJob, *, cancel: CancelFlag | None = None, on_start: OnStart | None = None) -> ImageResult:
     """Run ``job`` in its own process; never raises.
 
     A worker that dies without a result is retried ``job.retries`` times; a
@@ -52,7 +58,7 @@ def run_isolated(job: ImageJob, *, cancel: threading.Event | None = None, on_sta
         return result
 
 
-def _attempt(job: ImageJob, started: float, cancel: threading.Event | None, on_start: OnStart | None) -> ImageResult:
+def _attempt(job: ImageJob, started: float, cancel: CancelFlag | None, on_start: OnStart | None) -> ImageResult:
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(
             [sys.executable, "-m", "imgtools.batch.worker"],
@@ -77,7 +83,7 @@ def _attempt(job: ImageJob, started: float, cancel: threading.Event | None, on_s
         raise _Lost(_death_reason(proc.returncode, err.read().decode("utf-8", "replace")))
 
 
-def _supervise(proc: subprocess.Popen, job: ImageJob, started: float, cancel: threading.Event | None) -> str | None:
+def _supervise(proc: subprocess.Popen, job: ImageJob, started: float, cancel: CancelFlag | None) -> str | None:
     """Wait for the worker; the reason it was stopped, or None when it ended by itself."""
     while True:
         try:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 
@@ -83,6 +85,17 @@ def test_dask_cluster_gives_the_same_summary_as_local(fleet, tmp_path):
             json.loads((tmp_path / "local" / f"{name}.json").read_text())["verdict"]
 
 
+def job_process(dask_workers: set[int], waiting) -> psutil.Process | None:
+    """The imgtools job process one of the Dask workers started, polled while ``waiting()``."""
+    while waiting():
+        for pid in dask_workers:
+            for child in psutil.Process(pid).children():
+                if "imgtools.batch.worker" in " ".join(child.cmdline()):
+                    return child
+        time.sleep(0.2)
+    return None
+
+
 @pytest.mark.slow
 @pytest.mark.appliance
 def test_a_lost_dask_worker_has_its_job_run_again(tmp_path):
@@ -96,13 +109,32 @@ def test_a_lost_dask_worker_has_its_job_run_again(tmp_path):
         batch = threading.Thread(target=lambda: outcome.append(run_batch(
             load_manifest(tmp_path / "m.yaml"), tmp_path / "out", make_executor(cluster.scheduler_address))))
         batch.start()
-        busy = None
-        while busy is None and batch.is_alive():
-            busy = next((pid for pid in pids if any("imgtools.batch.worker" in " ".join(child.cmdline())
-                                                    for child in psutil.Process(pid).children())), None)
-            time.sleep(0.2)
+        busy = job_process(pids, batch.is_alive)
         assert busy, "no Dask worker started the job"
-        os.kill(busy, signal.SIGKILL)  # the Dask worker dies mid-job; its nanny starts another
+        os.kill(busy.ppid(), signal.SIGKILL)  # the Dask worker dies mid-job; its nanny starts another
         batch.join(timeout=600)
     [image] = outcome[0].summary["images"]
     assert image["verdict"] in ("pass", "fail"), image  # Dask ran it again elsewhere: a real verdict
+
+
+@pytest.mark.slow
+@pytest.mark.appliance
+def test_ctrl_c_stops_the_job_running_on_a_dask_worker(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    make_image(tmp_path / "fresh.qcow2", "qcow2")  # not in the facts cache: the job runs the appliance
+    (tmp_path / "m.yaml").write_text("images: [fresh.qcow2]\n")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        pids = set(client.run(os.getpid).values())
+        batch = subprocess.Popen(
+            [sys.executable, "-m", "imgtools.cli.main", "batch", str(tmp_path / "m.yaml"), "-o", str(tmp_path / "out"),
+             "--executor", cluster.scheduler_address.replace("tcp://", "dask://"), "--timeout", "600"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        job = job_process(pids, lambda: batch.poll() is None)
+        assert job, "no Dask worker started the job"
+        batch.send_signal(signal.SIGINT)
+        _out, err = batch.communicate(timeout=60)
+        assert batch.returncode == 130, err
+        # The job (and its appliance) stop within the event's poll interval, not when inspection ends.
+        _gone, alive = psutil.wait_procs([job], timeout=5)
+        assert not alive, "the job kept running on the Dask worker after Ctrl-C"
