@@ -203,3 +203,20 @@ def test_profiles_lists_the_builtins(capsys):
     assert "huaweicloud *" in capsys.readouterr().out
     assert main(["profiles", "--schema"]) == 0
     assert "IMG-DRV-001" in json.loads(capsys.readouterr().out)["properties"]["checks"]["properties"]
+
+
+def test_report_formats_offered_are_the_renderers():
+    from imgtools.cli.check import REPORT_FORMATS
+    from imgtools.report import RENDERERS
+
+    assert sorted(REPORT_FORMATS) == sorted(RENDERERS)
+
+
+def test_building_the_parser_imports_no_report_code():
+    """Every command's start-up builds the whole parser; report code (pydantic models) waits for check."""
+    import subprocess
+    import sys
+
+    code = "import sys; from imgtools.cli.main import build_parser; build_parser(); print('imgtools.report' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
