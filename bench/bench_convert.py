@@ -51,7 +51,7 @@ SMALL_GIB = 1
 SIZE_ENV = "IMGTOOLS_BENCH_CONVERT_GIB"
 DEFAULT_LARGE_GIB = 16
 STRETCH = 64 << 20
-REPEAT = 3
+REPEAT = 5
 #: Seconds past which a pair of runs (bare and imgtools) is not repeated.
 LONG_RUN = 10.0
 TARGET_RATIO = 1.10
