@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -9,6 +10,8 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
+from typing import Iterator
 
 import psutil
 import pytest
@@ -96,18 +99,30 @@ def job_process(dask_workers: set[int], waiting) -> psutil.Process | None:
     return None
 
 
+@pytest.fixture
+def fresh_manifest(tmp_path) -> Path:
+    """A manifest of one image that is not in the facts cache, so its job runs the appliance."""
+    make_image(tmp_path / "fresh.qcow2", "qcow2")
+    (tmp_path / "m.yaml").write_text("images: [fresh.qcow2]\n")
+    return tmp_path / "m.yaml"
+
+
+@contextlib.contextmanager
+def dask_cluster(workers: int) -> Iterator[tuple[str, set[int]]]:
+    """A LocalCluster on loopback with worker processes: its scheduler address and the workers' pids."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        yield cluster.scheduler_address, set(client.run(os.getpid).values())
+
+
 @pytest.mark.slow
 @pytest.mark.appliance
-def test_a_lost_dask_worker_has_its_job_run_again(tmp_path):
-    distributed = pytest.importorskip("distributed")
-    make_image(tmp_path / "fresh.qcow2", "qcow2")  # not in the facts cache: the job runs the appliance
-    (tmp_path / "m.yaml").write_text("images: [fresh.qcow2]\n")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
-        pids = set(client.run(os.getpid).values())
+def test_a_lost_dask_worker_has_its_job_run_again(fresh_manifest, tmp_path):
+    with dask_cluster(2) as (address, pids):
         outcome = []
         batch = threading.Thread(target=lambda: outcome.append(run_batch(
-            load_manifest(tmp_path / "m.yaml"), tmp_path / "out", make_executor(cluster.scheduler_address))))
+            load_manifest(fresh_manifest), tmp_path / "out", make_executor(address))))
         batch.start()
         busy = job_process(pids, batch.is_alive)
         assert busy, "no Dask worker started the job"
@@ -119,16 +134,11 @@ def test_a_lost_dask_worker_has_its_job_run_again(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.appliance
-def test_ctrl_c_stops_the_job_running_on_a_dask_worker(tmp_path):
-    distributed = pytest.importorskip("distributed")
-    make_image(tmp_path / "fresh.qcow2", "qcow2")  # not in the facts cache: the job runs the appliance
-    (tmp_path / "m.yaml").write_text("images: [fresh.qcow2]\n")
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
-        pids = set(client.run(os.getpid).values())
+def test_ctrl_c_stops_the_job_running_on_a_dask_worker(fresh_manifest, tmp_path):
+    with dask_cluster(1) as (address, pids):
         batch = subprocess.Popen(
-            [sys.executable, "-m", "imgtools.cli.main", "batch", str(tmp_path / "m.yaml"), "-o", str(tmp_path / "out"),
-             "--executor", cluster.scheduler_address.replace("tcp://", "dask://"), "--timeout", "600"],
+            [sys.executable, "-m", "imgtools.cli.main", "batch", str(fresh_manifest), "-o", str(tmp_path / "out"),
+             "--executor", address.replace("tcp://", "dask://"), "--timeout", "600"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         job = job_process(pids, lambda: batch.poll() is None)
         assert job, "no Dask worker started the job"
