@@ -68,7 +68,8 @@ def test_json_contract(run, debian_guest):
     assert {k: data["guest"][k] for k in ("type", "distro", "major_version", "minor_version", "arch",
                                          "product_name", "hostname")} == {
         "type": "linux", "distro": "debian", "major_version": 12, "minor_version": 4, "arch": "x86_64",
-        "product_name": "12.4", "hostname": "deb-virtio"}
+        # os-release's PRETTY_NAME, where libguestfs' inspect_os said just "12.4" for Debian
+        "product_name": "Debian GNU/Linux 12 (bookworm)", "hostname": "deb-virtio"}
     assert {k: data["boot"][k] for k in ("firmware", "partition_table")} == {"firmware": "bios",
                                                                             "partition_table": "mbr"}
     assert data["drivers"]["virtio"] == {"blk": "ready", "scsi": "ready", "net": "ready"}
