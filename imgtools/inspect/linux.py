@@ -262,12 +262,18 @@ def guest_disk_index(name: str) -> int | None:
 
 
 def resolve_device(g, disks: Disks, spec: DeviceSpec) -> str | None:
-    """The appliance device a spec names, when the image holds it."""
+    """The appliance device a spec names, when the image holds it.
+
+    A partition's UUID or label is already in the partition list (blkid read
+    them); the appliance is asked only about the rest (LVs, LUKS contents).
+    """
     value = tag_value(spec)
-    finders = {"uuid": g.findfs_uuid, "label": g.findfs_label}
-    if spec.kind in finders and value:
+    if spec.kind in ("uuid", "label") and value:
+        known = disks.partition_named(spec.kind, value)
+        if known:
+            return known
         try:
-            return finders[spec.kind](value)
+            return (g.findfs_uuid if spec.kind == "uuid" else g.findfs_label)(value)
         except RuntimeError:
             return None
     if spec.kind == "lvm":

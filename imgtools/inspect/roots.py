@@ -21,11 +21,10 @@ from typing import Literal
 from ..facts import DeviceSpec, FstabEntry, Guest
 from .families import Debian, Family, Rhel, Suse, family_of
 from .linux import guest_disk_index, resolve_device
-from .parse.devspec import tag_value
 from .parse.fstab import parse_fstab
 from .parse.osrelease import parse_os_release
 from .reader import GuestFiles
-from .storage import Disks, canonical
+from .storage import Disks
 
 #: Filesystems a Linux root can be on, as blkid names them.
 LINUX_FILESYSTEMS = frozenset({"ext2", "ext3", "ext4", "xfs", "btrfs", "jfs", "reiserfs", "f2fs"})
@@ -228,13 +227,7 @@ def fstab_mountpoints(g, disks: Disks, entries: list[FstabEntry], root_device: s
 
 
 def appliance_device(g, disks: Disks, spec: DeviceSpec) -> str | None:
-    """The appliance device a guest's device name means: from the partition list when it can, else asked."""
-    value = tag_value(spec)
-    if spec.kind in ("uuid", "label") and value:
-        attribute = "uuid" if spec.kind == "uuid" else "label"
-        match = next((p.device for p in disks.partitions if getattr(p, attribute) == value), None)
-        if match:
-            return match
+    """The appliance device a guest's device name means (kernel names mapped by disk order)."""
     if spec.kind == "device":
         index = guest_disk_index(spec.raw)
         if index is None or index >= len(disks.devices):
@@ -242,7 +235,4 @@ def appliance_device(g, disks: Disks, spec: DeviceSpec) -> str | None:
         number = _PARTITION_NUMBER.match(spec.raw)
         device = disks.devices[index] + (number.group(1) if number else "")
         return device if device in {p.device for p in disks.partitions} | set(disks.devices) else None
-    if spec.kind == "lvm":
-        device = canonical(g, spec.raw)
-        return device if device in disks.lv_groups else None
     return resolve_device(g, disks, spec)

@@ -32,6 +32,10 @@ class Disks:
         disk = match.group(1) if match else device
         return self.devices.index(disk) if disk in self.devices else None
 
+    def partition_named(self, kind: str, value: str) -> str | None:
+        """The partition whose filesystem has this ``uuid`` or ``label`` (``kind``), if any."""
+        return next((p.device for p in self.partitions if getattr(p, kind) == value), None)
+
     def disks_under(self, device: str) -> set[int]:
         """Every disk a device lives on: an LV spans its volume group's disks."""
         group = self.lv_groups.get(device)
