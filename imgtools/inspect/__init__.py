@@ -186,10 +186,10 @@ def _storage_facts(g, files: GuestFiles, disks: Disks, facts: Facts, mounted: di
     if root_device:
         storage.root_on_lvm = root_device in disks.lv_groups
         storage.root_spans_disks = len(disks.disks_under(root_device)) > 1
-        storage.root_fstype = _fstype(g, files, facts, root_device)
+        storage.root_fstype = _fstype(g, files, disks, root_device)
     for mountpoint in ("/", "/boot"):
         device = canonical(g, mounted.get(mountpoint) or mounted.get("/", ""))
-        found = usage(g, files, mountpoint, device, _fstype(g, files, facts, device)) if device else None
+        found = usage(g, files, mountpoint, device, _fstype(g, files, disks, device)) if device else None
         if found:
             storage.filesystems.append(found)
     boot_devices = [mounted[mp] for mp in ("/", "/boot", "/boot/efi") if mp in mounted]
@@ -197,10 +197,9 @@ def _storage_facts(g, files: GuestFiles, disks: Disks, facts: Facts, mounted: di
         facts.boot.boot_on_system_disk = all(disks.disks_under(canonical(g, d)) == {0} for d in boot_devices)
 
 
-def _fstype(g, files: GuestFiles, facts: Facts, device: str) -> str | None:
-    """From the partition list when it is a partition (blkid already said), else asked."""
-    known = next((p.fstype for p in facts.boot.partitions if p.device == device), None)
-    return known or files.attempt(f"the filesystem on {device}", g.vfs_type, device)
+def _fstype(g, files: GuestFiles, disks: Disks, device: str) -> str | None:
+    """What blkid said of a partition or an unpartitioned disk, else (a logical volume) asked."""
+    return disks.filesystem(device) or files.attempt(f"the filesystem on {device}", g.vfs_type, device)
 
 
 def _gather_linux(g, files: GuestFiles, disks: Disks, facts: Facts, root: Root) -> None:

@@ -101,13 +101,19 @@ def find_roots(g, files: GuestFiles, disks: Disks) -> list[Root]:
 
 
 def linux_candidates(g, files: GuestFiles, disks: Disks) -> list[str]:
-    """Partitions, logical volumes and unpartitioned disks holding a Linux filesystem, largest first."""
+    """Partitions, logical volumes and unpartitioned disks holding a Linux filesystem, largest first.
+
+    Partitions and whole disks carry the type blkid gave when the disks were
+    gathered; only a logical volume's is asked of the appliance.
+    """
     sized = [(p.size, p.device) for p in disks.partitions if p.fstype in LINUX_FILESYSTEMS]
     partitioned = {disks.disk_of(p.device) for p in disks.partitions}
-    whole = [device for index, device in enumerate(disks.devices) if index not in partitioned]
-    for device in [*disks.lv_groups, *whole]:
-        if files.attempt(f"the filesystem on {device}", g.vfs_type, device) in LINUX_FILESYSTEMS:
-            sized.append((files.attempt(f"the size of {device}", g.blockdev_getsize64, device, default=0), device))
+    whole = [device for index, device in enumerate(disks.devices)
+             if index not in partitioned and disks.disk_fstypes.get(device) in LINUX_FILESYSTEMS]
+    volumes = [lv for lv in disks.lv_groups
+               if files.attempt(f"the filesystem on {lv}", g.vfs_type, lv) in LINUX_FILESYSTEMS]
+    for device in [*volumes, *whole]:
+        sized.append((files.attempt(f"the size of {device}", g.blockdev_getsize64, device, default=0), device))
     return [device for _size, device in sorted(sized, key=lambda item: -item[0])]
 
 

@@ -25,6 +25,8 @@ class Disks:
     storage: Storage = field(default_factory=Storage)
     #: LV device (/dev/VG/LV) -> volume group name.
     lv_groups: dict[str, str] = field(default_factory=dict)
+    #: Whole disk -> the filesystem (or LUKS container) blkid found on it: an unpartitioned disk's content.
+    disk_fstypes: dict[str, str] = field(default_factory=dict)
 
     def disk_of(self, device: str) -> int | None:
         """The disk index of an appliance device, partition or whole disk."""
@@ -35,6 +37,11 @@ class Disks:
     def partition_named(self, kind: str, value: str) -> str | None:
         """The partition whose filesystem has this ``uuid`` or ``label`` (``kind``), if any."""
         return next((p.device for p in self.partitions if getattr(p, kind) == value), None)
+
+    def filesystem(self, device: str) -> str | None:
+        """What blkid found on a partition or a whole disk (None for a logical volume: blkid was not asked)."""
+        on_partition = next((p.fstype for p in self.partitions if p.device == device), None)
+        return on_partition or self.disk_fstypes.get(device)
 
     def disks_under(self, device: str) -> set[int]:
         """Every disk a device lives on: an LV spans its volume group's disks."""
@@ -58,11 +65,12 @@ def gather_disks(g, files: GuestFiles) -> Disks:
         info = _blkid(g, device)
         if index == 0:
             disks.partition_table = _TABLES.get(_SCHEMES.get(info.get("PTTYPE", ""), ""), "none")
-        if info.get("TYPE") == "crypto_LUKS":  # a whole disk may be one LUKS container
-            disks.storage.luks_devices.append(device)
+        if info.get("TYPE"):
+            disks.disk_fstypes[device] = info["TYPE"]
     for device in files.attempt("the partitions", g.list_partitions, default=[]):
         disks.partitions.append(_partition(g, files, disks, device))
-    disks.storage.luks_devices += [p.device for p in disks.partitions if p.fstype == "crypto_LUKS"]
+    contents = [*disks.disk_fstypes.items(), *((p.device, p.fstype) for p in disks.partitions)]
+    disks.storage.luks_devices += [device for device, fstype in contents if fstype == "crypto_LUKS"]
     _gather_lvm(g, files, disks)
     return disks
 

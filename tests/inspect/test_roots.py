@@ -1,7 +1,8 @@
 """The quick Linux root probe's pure parts: os-release → Guest, ELF → arch, fstab → mountpoints (no appliance).
 
 The probe itself runs on every fixture guest in test_linux_guests.py and
-test_debian_real.py, which assert the same facts libguestfs' inspect_os gave.
+test_debian_real.py, which assert the same facts libguestfs' inspect_os gave;
+here only on a root formatted on a whole disk, which no fixture guest has.
 """
 
 from __future__ import annotations
@@ -13,10 +14,14 @@ import pytest
 from imgtools.facts import Partition
 from imgtools.inspect.parse.devspec import classify
 from imgtools.inspect.parse.fstab import parse_fstab
+from imgtools.inspect.reader import GuestFiles
 from imgtools.inspect.roots import (
-    appliance_device, distro_name, elf_arch, fstab_mountpoints, guest_from_files, parse_version,
+    appliance_device, distro_name, elf_arch, find_roots, fstab_mountpoints, guest_from_files, linux_candidates,
+    parse_version,
 )
-from imgtools.inspect.storage import Disks
+from imgtools.inspect.session import Drive, open_drives
+from imgtools.inspect.storage import Disks, gather_disks
+from tests.support import make_image
 
 
 def elf(machine: int, little_endian: bool = True) -> bytes:
@@ -130,3 +135,52 @@ def test_unresolved_mapper_device_is_kept_so_its_mount_failure_is_reported():
 def test_guest_device_names_map_to_the_appliance(raw, device):
     disks = disks_with(("/dev/sda1", None, None), ("/dev/sdb1", None, None))
     assert appliance_device(None, disks, classify(raw)) == device
+
+
+class RecordingAppliance:
+    """Answers a device's size and (for logical volumes) its filesystem, recording every call."""
+
+    def __init__(self, sizes: dict[str, int], vfs_types: dict[str, str]):
+        self.sizes, self.vfs_types, self.calls = sizes, vfs_types, []
+
+    def blockdev_getsize64(self, device):
+        self.calls.append(("blockdev_getsize64", device))
+        return self.sizes[device]
+
+    def vfs_type(self, device):
+        self.calls.append(("vfs_type", device))
+        return self.vfs_types[device]
+
+
+def test_unpartitioned_disk_type_comes_from_blkid_not_the_appliance():
+    """A whole-disk filesystem's type was read by blkid with the disks: only the LV is asked again."""
+    disks = Disks(devices=["/dev/sda", "/dev/sdb", "/dev/sdc", "/dev/sdd"],
+                  disk_fstypes={"/dev/sda": "ext4", "/dev/sdc": "crypto_LUKS"},  # sdd: blank
+                  lv_groups={"/dev/vg/root": "vg"})
+    disks.partitions.append(Partition(device="/dev/sdb1", disk_index=1, number=1, size=2 << 30, fstype="xfs"))
+    g = RecordingAppliance(sizes={"/dev/sda": 1 << 30, "/dev/vg/root": 3 << 30}, vfs_types={"/dev/vg/root": "ext4"})
+    warnings: list[str] = []
+    assert linux_candidates(g, GuestFiles(g, warnings), disks) == ["/dev/vg/root", "/dev/sdb1", "/dev/sda"]
+    assert [call for call in g.calls if call[0] == "vfs_type"] == [("vfs_type", "/dev/vg/root")]
+    assert warnings == []
+
+
+@pytest.mark.appliance
+def test_root_on_an_unpartitioned_disk_is_found_by_the_quick_probe(tmp_path):
+    """A real disk formatted whole, no partition table: blkid's type makes it the candidate, the probe reads it."""
+    image = make_image(tmp_path / "whole.raw", "raw", "64M")
+    with open_drives([Drive(str(image), "raw", readonly=False)]) as appliance:
+        g = appliance.g
+        g.mkfs("ext4", "/dev/sda")
+        g.mount("/dev/sda", "/")
+        g.mkdir_p("/etc")
+        g.write("/etc/os-release", b'ID=debian\nVERSION_ID="12"\nPRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\n')
+        g.write("/etc/fstab", b"/dev/vda / ext4 errors=remount-ro 0 1\n")
+        g.umount_all()
+        files = GuestFiles(g, [])
+        disks = gather_disks(g, files)
+        roots = find_roots(g, files, disks)
+    assert (disks.partition_table, disks.partitions, disks.disk_fstypes) == ("none", [], {"/dev/sda": "ext4"})
+    assert [(r.device, r.detected_by, r.mountpoints) for r in roots] == [("/dev/sda", "imgtools", {"/": "/dev/sda"})]
+    assert (roots[0].guest.distro, roots[0].guest.major_version) == ("debian", 12)
+    assert files.warnings == []
