@@ -32,8 +32,9 @@ from .formats import ALIASES, get_format, writable_formats
 from .platforms import PLATFORMS
 from .report.model import SEVERITIES, Severity
 
-#: The built-in profiles: ``checks/`` at the top of the repository.
-BUILTIN_DIR = Path(__file__).resolve().parent.parent / "checks"
+#: The built-in profiles: ``checks/`` at the top of the repository, which the package's
+#: ``builtin_profiles`` symlink points at in a checkout and a wheel carries as files.
+BUILTIN_DIR = (Path(__file__).parent / "builtin_profiles").resolve()
 DEFAULT_PROFILE = "huaweicloud"
 
 
