@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import lzma
+import struct
 import subprocess
+import zlib
 from pathlib import Path
+
+import zstandard
 
 
 def qemu_img(*args: str) -> str:
@@ -26,3 +31,37 @@ def sha256(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+# -- compressed streams whose header asks for more memory than a decoder may use (hostile guests) --
+
+def lzma_asking(dict_size: int, data: bytes) -> bytes:
+    """A real .lzma stream of ``data`` whose header's dictionary size (bytes 1-4) says ``dict_size``."""
+    stream = bytearray(lzma.compress(data, format=lzma.FORMAT_ALONE))
+    struct.pack_into("<I", stream, 1, dict_size)
+    return bytes(stream)
+
+
+def xz_asking(dict_size: int, data: bytes) -> bytes:
+    """A real .xz stream of ``data`` whose LZMA2 property byte asks for ``dict_size`` (block header CRC redone).
+
+    ``dict_size`` must be 2^n or 3 × 2^(n-1), the sizes the property byte can say.
+    """
+    stream = bytearray(lzma.compress(data, format=lzma.FORMAT_XZ, check=lzma.CHECK_CRC32,
+                                     filters=[{"id": lzma.FILTER_LZMA2, "dict_size": 1 << 20}]))
+    header_at, header_size = 12, (stream[12] + 1) * 4              # the first block header follows the stream's
+    filter_at = stream.index(b"\x21\x01", header_at, header_at + header_size)  # LZMA2, one property byte
+    stream[filter_at + 2] = next(prop for prop in range(41)       # dictionary = (2 | p & 1) << (p // 2 + 11)
+                                 if (2 | prop & 1) << (prop // 2 + 11) == dict_size)
+    crc_at = header_at + header_size - 4
+    struct.pack_into("<I", stream, crc_at, zlib.crc32(stream[header_at:crc_at]))
+    return bytes(stream)
+
+
+def zstd_asking(window: int, data: bytes) -> bytes:
+    """A real zstd frame of ``data`` whose window descriptor asks for ``window`` (2^n plus k/8 of it)."""
+    frame = bytearray(zstandard.ZstdCompressor(write_content_size=False).compress(data))
+    assert not frame[4] & 0x20, "single-segment frame: no window descriptor to patch"
+    log = window.bit_length() - 1
+    frame[5] = (log - 10) << 3 | (window - (1 << log)) // (1 << (log - 3))
+    return bytes(frame)

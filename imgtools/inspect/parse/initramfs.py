@@ -6,30 +6,25 @@ segments (gzip, bzip2, lzma, xz, zstd, lz4 legacy) each holding one or more
 cpio archives.  The rules follow ``init/initramfs.c``: cpio headers start
 4-byte aligned, zeros between archives are skipped, anything else is junk.
 
-The guest is untrusted: decompressed output is bounded by ``max_output``
-and the member count by ``max_members``; a bomb, truncated or corrupt
-data yields ``complete=False`` with whatever was listed before, never an
-exception or unbounded memory.
+The guest is untrusted: decompressed output is bounded by ``max_output``,
+the member count by ``max_members``, each decoder's memory by
+:mod:`imgtools.inspect.codecs` (the table of compressions, shared with the
+kernel extractor); a bomb, a header asking for a huge dictionary, truncated
+or corrupt data yields ``complete=False`` with whatever was listed before,
+never an exception or unbounded memory.
 """
 
 from __future__ import annotations
 
-import bz2
-import lzma
 import re
-import zlib
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, Protocol
+from typing import BinaryIO
 
-import lz4.block
-import zstandard
 from pydantic import Field
 
 from imgtools.facts import Model
+from imgtools.inspect.codecs import Source, codec_for
 
-_READ = 1 << 16          # bytes read from the stream at a time
-_OUT = 1 << 20           # decompressed bytes produced per step
 _HEADER = 110            # newc/crc header: 6-byte magic + 13 × 8 hex digits
 _PATH_MAX = 4096
 _MAGICS = (b"070701", b"070702")
@@ -49,44 +44,6 @@ class InitramfsListing(Model):
 
 class _Corrupt(Exception):
     """The archive breaks a rule the kernel enforces, or exceeds a bound."""
-
-
-# -- input --
-
-class _Input:
-    """The untrusted stream, read in chunks, with push-back for decompressors' unused input."""
-
-    def __init__(self, stream: BinaryIO):
-        self._stream = stream
-        self._pushed = b""
-        self.offset = 0
-
-    def read(self) -> bytes:
-        data, self._pushed = (self._pushed, b"") if self._pushed else (self._stream.read(_READ) or b"", b"")
-        self.offset += len(data)
-        return data
-
-    def unread(self, data: bytes) -> None:
-        self._pushed = data + self._pushed
-        self.offset -= len(data)
-
-    def take(self, size: int) -> bytes:
-        """Exactly ``size`` bytes, fewer only at the end of the stream."""
-        parts, have = [], 0
-        while have < size:
-            chunk = self.read()
-            if not chunk:
-                break
-            parts.append(chunk)
-            have += len(chunk)
-        data = b"".join(parts)
-        self.unread(data[size:])
-        return data[:size]
-
-    def peek(self, size: int) -> bytes:
-        data = self.take(size)
-        self.unread(data)
-        return data
 
 
 # -- cpio --
@@ -221,127 +178,10 @@ def _align(n: int) -> int:
     return (n + 3) & ~3
 
 
-# -- decompressors --
-
-class _Decompressor(Protocol):
-    eof: bool
-    needs_input: bool
-    unused_data: bytes
-
-    def decompress(self, data: bytes, max_length: int) -> bytes: ...
-
-
-class _Zlib:
-    """zlib's object keeps unconsumed input outside; give it bz2/lzma's shape."""
-
-    def __init__(self) -> None:
-        self._d = zlib.decompressobj(16 + zlib.MAX_WBITS)   # gzip wrapper, one member as the kernel reads
-        self._tail = b""
-
-    def decompress(self, data: bytes, max_length: int) -> bytes:
-        out = self._d.decompress(self._tail + data, max_length)
-        self._tail = self._d.unconsumed_tail
-        return out
-
-    eof = property(lambda self: self._d.eof)
-    needs_input = property(lambda self: not self._tail)
-    unused_data = property(lambda self: self._d.unused_data)
-
-
-class _Zstd:
-    """zstandard cannot cap output per call: feed it small slices, so one call yields at most ~64 MiB."""
-
-    _SLICE = 2048
-
-    def __init__(self) -> None:
-        self._d = zstandard.ZstdDecompressor().decompressobj()
-        self._pending = b""
-        self._at = 0
-
-    def decompress(self, data: bytes, max_length: int) -> bytes:
-        if data:
-            self._pending, self._at = self._pending[self._at:] + data, 0
-        piece = self._pending[self._at: self._at + self._SLICE]
-        self._at += len(piece)
-        return self._d.decompress(piece)
-
-    eof = property(lambda self: self._d.eof)
-    needs_input = property(lambda self: self._at >= len(self._pending))
-    unused_data = property(lambda self: self._d.unused_data + self._pending[self._at:])
-
-
-def _stream(make: Callable[[], _Decompressor], frames: bytes | None = None) -> Callable[[_Input], Iterator[bytes]]:
-    """A decompressor of one segment; with ``frames``, directly following frames with that magic continue it."""
-    def run(inp: _Input) -> Iterator[bytes]:
-        while True:
-            decompressor = make()
-            while not decompressor.eof:
-                chunk = inp.read() if decompressor.needs_input else b""
-                if decompressor.needs_input and not chunk:
-                    raise _Corrupt("truncated compressed segment")
-                yield decompressor.decompress(chunk, _OUT)
-            inp.unread(decompressor.unused_data)
-            if frames is None or inp.peek(len(frames)) != frames:
-                return
-    return run
-
-
-_ZSTD = b"\x28\xb5\x2f\xfd"
-_LZ4_LEGACY = b"\x02\x21\x4c\x18"
-_LZ4_BLOCK = 8 << 20
-_LZ4_BOUND = _LZ4_BLOCK + _LZ4_BLOCK // 255 + 16
-
-
-def _lz4_legacy(inp: _Input) -> Iterator[bytes]:
-    """``lz4 -l``: magic, then (little-endian size, block) pairs of ≤ 8 MiB each, with no end mark.
-
-    The stream ends at end of input, at a zero size, or at a size no block
-    can have (the next segment starts there); a repeated magic is skipped.
-    """
-    inp.take(4)
-    while True:
-        head = inp.peek(4)
-        if len(head) < 4:
-            return
-        if head == _LZ4_LEGACY:
-            inp.take(4)
-            continue
-        size = int.from_bytes(head, "little")
-        if size == 0 or size > _LZ4_BOUND:
-            return
-        inp.take(4)
-        block = inp.take(size)
-        if len(block) < size:
-            raise _Corrupt("truncated lz4 block")
-        yield lz4.block.decompress(block, uncompressed_size=_LZ4_BLOCK)
-
-
-@dataclass(frozen=True)
-class _Codec:
-    name: str
-    magic: bytes
-    stream: Callable[[_Input], Iterator[bytes]]
-
-
-#: The kernel's decompress_method() table, minus lzo (rare; reported as unreadable).
-CODECS = (
-    _Codec("gzip", b"\x1f\x8b", _stream(_Zlib)),
-    _Codec("bzip2", b"BZh", _stream(bz2.BZ2Decompressor)),
-    _Codec("lzma", b"\x5d\x00\x00", _stream(lambda: lzma.LZMADecompressor(lzma.FORMAT_ALONE))),
-    _Codec("xz", b"\xfd7zXZ\x00", _stream(lambda: lzma.LZMADecompressor(lzma.FORMAT_XZ))),
-    _Codec("zstd", _ZSTD, _stream(_Zstd, frames=_ZSTD)),   # pzstd writes one frame per thread
-    _Codec("lz4", _LZ4_LEGACY, _lz4_legacy),
-)
-
-
-def codec_for(head: bytes) -> _Codec | None:
-    return next((codec for codec in CODECS if head.startswith(codec.magic)), None)
-
-
 # -- the walk --
 
 def _walk(stream: BinaryIO, sink: _Sink, max_output: int) -> InitramfsListing:
-    inp = _Input(stream)
+    inp = Source(stream)
     top = _Cpio(sink, embedded=False)
     listing = InitramfsListing()
     produced = 0
@@ -365,7 +205,7 @@ def _walk(stream: BinaryIO, sink: _Sink, max_output: int) -> InitramfsListing:
             listing.compression.append(codec.name)
             plain_open = False
             inner = _Cpio(sink, embedded=True)
-            for out in codec.stream(inp):
+            for out in codec.decode(inp):
                 produced += len(out)
                 if produced > max_output:
                     raise _Corrupt("decompressed output exceeds the bound")

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from imgtools.inspect.parse.initramfs import list_initramfs, read_member
+from tests.support import lzma_asking, xz_asking, zstd_asking
 
 MODULE = "usr/lib/modules/6.1.0-13-amd64/kernel/drivers/block/virtio_blk.ko"
 MICROCODE = "kernel/x86/microcode/GenuineIntel.bin"
@@ -244,6 +245,31 @@ def test_zstd_bomb_stops_at_max_output():
     bomb = subprocess.run("head -c 1G /dev/zero | zstd -q -c", shell=True, check=True, capture_output=True).stdout
     result = listing(bomb, max_output=64 << 20)
     assert not result.complete and result.compression == ["zstd"]
+
+
+@pytest.mark.parametrize("asking, name", [(lzma_asking, "lzma"), (xz_asking, "xz"), (zstd_asking, "zstd")],
+                         ids=["lzma", "xz", "zstd"])
+def test_a_segment_asking_for_a_huge_dictionary_is_refused_not_allocated(trees, asking, name):
+    """A hostile guest's header asks for 1.5 GiB: the segment is unreadable, what came before stays listed."""
+    early = gnu_cpio(trees["early"])
+    result = listing(early + asking(1536 << 20, gnu_cpio(trees["main"])))
+    assert not result.complete
+    assert result.compression == ["none", name]
+    assert result.members == listing(early).members and MICROCODE in result.members
+    assert listing(gnu_cpio(trees["early"]) + asking(16 << 20, gnu_cpio(trees["main"]))).complete  # the patch is sound
+
+
+def test_a_segment_of_every_compression_in_one_initramfs(trees):
+    """Each codec's stream stops where it ends and hands the rest back: padding, then the next segment."""
+    segments = [gnu_cpio(trees["early"])]
+    for i, tool in enumerate(sorted(COMPRESSORS)):
+        segment = compress(tool, newc({f"extra/{tool}": tool.encode()}))
+        segments.append(segment + b"\0" * (-len(segment) % 4 + 4 * i))   # kernel-style zero padding
+    result = listing(b"".join(segments))
+    assert result.complete
+    assert result.compression == ["none", *sorted(COMPRESSORS)]
+    assert MICROCODE in result.members
+    assert result.members[-len(COMPRESSORS):] == [f"extra/{tool}" for tool in sorted(COMPRESSORS)]
 
 
 def test_read_member(trees):
