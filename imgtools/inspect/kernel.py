@@ -15,21 +15,20 @@ a slower launch beats no launch, so nothing here raises.
 
 from __future__ import annotations
 
-import bz2
 import hashlib
-import lzma
+import io
 import os
 import platform
 import re
 import struct
-import zlib
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Mapping
+from typing import Iterator, Mapping
 
 from ..cache import cache_dir
 from ..fileio import write_atomically
+from .codecs import CODECS, Codec, Source, decode_errors
 
 #: ``IMGTOOLS_FAST_KERNEL=0`` keeps libguestfs' default appliance (the escape hatch).
 SWITCH_ENV = "IMGTOOLS_FAST_KERNEL"
@@ -47,10 +46,6 @@ MODULES_DIR = "/lib/modules"
 
 #: A kernel image is tens of MiB; anything far larger is not one (or a decompression bomb).
 MAX_VMLINUX = 512 << 20
-#: An xz/lzma header asking for a larger dictionary is not a kernel's (they use 32 MiB at most).
-LZMA_MEMLIMIT = 256 << 20
-#: Input fed to a decompressor per step: a false-positive magic is rejected after one step.
-FEED_STEP = 64 << 10
 
 ELF_MAGIC = b"\x7fELF"
 ET_EXEC = 2
@@ -75,97 +70,31 @@ def _natural_key(version: str) -> tuple:
     return tuple(int(part) if i % 2 else part for i, part in enumerate(re.split(r"(\d+)", version)))
 
 
-def host_kernel(boot_dir: str | None = None, modules_dir: str | None = None) -> HostKernel | None:
-    """The kernel supermin picks: the newest ``vmlinuz-VER`` that has ``modules_dir/VER``.
-
-    ``uname -r`` is no guide: in a container it names the host's kernel, not one installed here.
-    """
+def host_kernels(boot_dir: str | None = None, modules_dir: str | None = None) -> list[HostKernel]:
+    """The kernels supermin can use: every ``vmlinuz-VER`` in ``boot_dir`` that has ``modules_dir/VER``."""
     boot_dir, modules_dir = boot_dir or BOOT_DIR, modules_dir or MODULES_DIR
     try:
         names = os.listdir(boot_dir)
     except OSError:
-        return None
-    found = [
+        return []
+    return [
         HostKernel(os.path.join(boot_dir, name), version, os.path.join(modules_dir, version))
         for name in names
         if name.startswith("vmlinuz-")
         for version in [name[len("vmlinuz-"):]]
         if os.path.isdir(os.path.join(modules_dir, version))
     ]
-    return max(found, key=lambda kernel: _natural_key(kernel.version), default=None)
+
+
+def host_kernel(boot_dir: str | None = None, modules_dir: str | None = None) -> HostKernel | None:
+    """The kernel supermin picks: the newest of :func:`host_kernels`.
+
+    ``uname -r`` is no guide: in a container it names the host's kernel, not one installed here.
+    """
+    return max(host_kernels(boot_dir, modules_dir), key=lambda kernel: _natural_key(kernel.version), default=None)
 
 
 # -- the compressed payload: found by magic, decompressed as a stream --
-
-def _feed(decompressor, data: memoryview) -> Iterator[bytes]:
-    """Decompressed output of one stream, step by step; stops at the stream's end (a kernel
-    image goes on after it), raises EOFError when the data ends first."""
-    for start in range(0, len(data), FEED_STEP):
-        yield decompressor.decompress(data[start:start + FEED_STEP])
-        if decompressor.eof:
-            return
-    raise EOFError("compressed stream truncated")
-
-
-def _zstd(data: memoryview) -> Iterator[bytes]:
-    import zstandard
-
-    return _feed(zstandard.ZstdDecompressor().decompressobj(), data)
-
-
-#: lz4 -l (legacy) frames: 4-byte block sizes, every block but the last 8 MiB uncompressed.
-LZ4_LEGACY_BLOCK = 8 << 20
-
-
-def _lz4_legacy(data: memoryview) -> Iterator[bytes]:
-    """The frame has no end mark: it ends with a short block, or (output a multiple of 8 MiB)
-    where the next 'block size' makes no sense; whether the output is whole is the ELF check's call."""
-    import lz4.block
-
-    pos = 4
-    while pos + 4 <= len(data):
-        (size,) = struct.unpack_from("<I", data, pos)
-        if size == 0 or pos + 4 + size > len(data):
-            if pos > 4:
-                return
-            raise EOFError("lz4 block runs past the data")
-        block = lz4.block.decompress(data[pos + 4:pos + 4 + size], uncompressed_size=LZ4_LEGACY_BLOCK)
-        yield block
-        if len(block) < LZ4_LEGACY_BLOCK:
-            return
-        pos += 4 + size
-    raise EOFError("lz4 stream truncated")
-
-
-@dataclass(frozen=True)
-class Codec:
-    """A compression the kernel build supports, the magic that starts its stream, and a decoder."""
-
-    name: str
-    magic: bytes
-    stream: Callable[[memoryview], Iterator[bytes]]
-
-
-CODECS: tuple[Codec, ...] = (
-    Codec("xz", b"\xfd7zXZ\x00",
-          lambda data: _feed(lzma.LZMADecompressor(lzma.FORMAT_XZ, memlimit=LZMA_MEMLIMIT), data)),
-    Codec("zstd", b"\x28\xb5\x2f\xfd", _zstd),
-    Codec("gzip", b"\x1f\x8b\x08", lambda data: _feed(zlib.decompressobj(wbits=31), data)),
-    Codec("lz4", b"\x02\x21\x4c\x18", _lz4_legacy),
-    Codec("bzip2", b"BZh", lambda data: _feed(bz2.BZ2Decompressor(), data)),
-    Codec("lzma", b"\x5d\x00\x00",
-          lambda data: _feed(lzma.LZMADecompressor(lzma.FORMAT_ALONE, memlimit=LZMA_MEMLIMIT), data)),
-)
-
-
-def _decode_errors() -> tuple[type[BaseException], ...]:
-    """What a decoder raises on data that is not its stream (a false-positive magic)."""
-    import lz4.block
-    import zstandard
-
-    return (lzma.LZMAError, zlib.error, zstandard.ZstdError, lz4.block.LZ4BlockError,
-            OSError, EOFError, ValueError)
-
 
 def _candidates(image: bytes) -> list[tuple[int, Codec]]:
     """Every offset where some codec's magic occurs, in file order."""
@@ -178,15 +107,17 @@ def _candidates(image: bytes) -> list[tuple[int, Codec]]:
     return sorted(found, key=lambda candidate: candidate[0])
 
 
-def _decompress_elf(codec: Codec, data: memoryview) -> bytes | None:
-    """The stream at ``data`` if it decodes, whole, into something that starts like an ELF file."""
+def _decompress_elf(codec: Codec, image: bytes, offset: int) -> bytes | None:
+    """The stream at ``offset`` if it decodes, whole, into something that starts like an ELF file."""
+    stream = io.BytesIO(image)  # shares the bytes: no copy per candidate
+    stream.seek(offset)
     out = bytearray()
     try:
-        for chunk in codec.stream(data):
+        for chunk in codec.decode(Source(stream)):
             out += chunk
             if out[:len(ELF_MAGIC)] != ELF_MAGIC[:len(out)] or len(out) > MAX_VMLINUX:
                 return None
-    except _decode_errors():
+    except decode_errors():
         return None
     return bytes(out)
 
@@ -199,9 +130,8 @@ def extract_vmlinux(image: bytes) -> bytes | None:
     stream).  The first complete ELF is the kernel: it is returned only if it
     can be booted through PVH.
     """
-    view = memoryview(image)
     for offset, codec in _candidates(image):
-        elf = _decompress_elf(codec, view[offset:])
+        elf = _decompress_elf(codec, image, offset)
         if elf is not None and _elf_complete(elf):
             return elf if is_pvh_vmlinux(elf) else None
     return None
@@ -260,24 +190,63 @@ def is_pvh_vmlinux(elf: bytes) -> bool:
 
 # -- the cache --
 
+#: Marks a kernel without the PVH note: ``vmlinux-VER-KEY.no-pvh``, empty.
+NO_PVH_SUFFIX = ".no-pvh"
+#: Every complete cache entry (a file being written starts with '.' and ends in PARTIAL_SUFFIX).
+_CACHE_ENTRY = re.compile(r"vmlinux-.+-[0-9a-f]{16}(%s)?" % re.escape(NO_PVH_SUFFIX))
+
+
+def _cache_name(kernel: HostKernel) -> str:
+    """``vmlinux-VER-KEY``, keyed by the kernel file's path, size and mtime: a kernel update is a new entry."""
+    st = os.stat(kernel.path)
+    key = hashlib.sha256(f"{kernel.path}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:16]
+    return f"vmlinux-{kernel.version}-{key}"
+
+
 def cached_vmlinux(kernel: HostKernel) -> Path | None:
     """The PVH-bootable ELF of ``kernel``, extracted once and kept in the cache, else None.
 
-    Keyed by the kernel file's path, size and mtime (a kernel update is a new
-    entry); a kernel without the PVH note leaves a marker so it is not
-    decompressed at every launch.
+    A kernel without the PVH note leaves a marker so it is not decompressed at
+    every launch.  Each extraction prunes the entries no installed kernel needs.
     """
-    st = os.stat(kernel.path)
-    key = hashlib.sha256(f"{kernel.path}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:16]
-    target = cache_dir("kernel") / f"vmlinux-{kernel.version}-{key}"
-    refused = target.with_name(f"{target.name}.no-pvh")
+    folder = cache_dir("kernel")
+    target = folder / _cache_name(kernel)
+    refused = target.with_name(target.name + NO_PVH_SUFFIX)
     if target.exists():
         return target
     if refused.exists():
         return None
     elf = extract_vmlinux(Path(kernel.path).read_bytes())
-    write_atomically(target if elf else refused, elf or b"")  # a batch launches several at once
+    written = target if elf else refused
+    write_atomically(written, elf or b"")  # a batch launches several at once
+    _prune(folder, written, kernel)
     return target if elf else None
+
+
+def _prune(folder: Path, written: Path, kernel: HostKernel) -> None:
+    """Remove the entries of kernels no longer installed: a vmlinux is ~66 MB, and every kernel update
+    left one behind.
+
+    The entries of every installed kernel stay, not only the newest's: a
+    process that picked its kernel before an update may be about to boot it.
+    Only complete entries older than ``written`` go: a file still being
+    written does not match the naming scheme, and a newer entry was made by
+    another process for a kernel this one does not see yet.  Pruning is
+    housekeeping: whatever fails is left for the next extraction.
+    """
+    try:
+        needed = {_cache_name(other) for other in
+                  host_kernels(os.path.dirname(kernel.path), os.path.dirname(kernel.modules))}
+        newest = written.stat().st_mtime_ns
+        entries = list(folder.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        if not _CACHE_ENTRY.fullmatch(entry.name) or entry.name.removesuffix(NO_PVH_SUFFIX) in needed:
+            continue
+        with suppress(OSError):  # gone already (another process pruned it), or not ours to remove
+            if entry.stat().st_mtime_ns < newest:
+                entry.unlink()
 
 
 def _appliance_cache() -> str:

@@ -17,7 +17,8 @@ import zstandard
 from imgtools.errors import InspectionError
 from imgtools.fileio import PARTIAL_SUFFIX
 from imgtools.inspect import kernel, session
-from tests.support import make_image
+from imgtools.inspect.codecs import LZ4_LEGACY_BLOCK
+from tests.support import lzma_asking, make_image, xz_asking
 
 # -- synthetic kernels --
 
@@ -46,8 +47,8 @@ def make_elf(*, pvh: bool = True, machine: int = 62, load_size: int = 4096) -> b
 
 def _lz4_legacy(data: bytes) -> bytes:
     out = b"\x02\x21\x4c\x18"
-    for start in range(0, len(data), kernel.LZ4_LEGACY_BLOCK):
-        block = lz4.block.compress(data[start:start + kernel.LZ4_LEGACY_BLOCK], store_size=False)
+    for start in range(0, len(data), LZ4_LEGACY_BLOCK):
+        block = lz4.block.compress(data[start:start + LZ4_LEGACY_BLOCK], store_size=False)
         out += struct.pack("<I", len(block)) + block
     return out
 
@@ -77,7 +78,7 @@ def test_each_compression_yields_the_elf(codec):
     assert kernel.extract_vmlinux(make_bzimage(elf, codec)) == elf
 
 
-@pytest.mark.parametrize("size", [kernel.LZ4_LEGACY_BLOCK + 4096, 2 * kernel.LZ4_LEGACY_BLOCK],
+@pytest.mark.parametrize("size", [LZ4_LEGACY_BLOCK + 4096, 2 * LZ4_LEGACY_BLOCK],
                          ids=["short-last-block", "whole-blocks"])
 def test_lz4_payload_of_several_blocks(size):
     elf = make_elf(load_size=size - len(make_elf(load_size=0)))
@@ -110,6 +111,15 @@ def test_a_truncated_payload_is_refused():
     payload_end = len(SETUP) + len(COMPRESSORS["xz"](make_elf(load_size=1 << 16)))
     assert kernel.extract_vmlinux(image[:payload_end - 100]) is None
     assert kernel.extract_vmlinux(SETUP) is None
+
+
+@pytest.mark.parametrize("asking", [lzma_asking, xz_asking], ids=["lzma", "xz"])
+def test_a_payload_asking_for_a_huge_dictionary_is_refused(asking):
+    """Its header asks for 1.5 GiB: refused before any allocation, as a candidate that is not the kernel."""
+    elf = make_elf()
+    hostile = asking(1536 << 20, elf)
+    assert kernel.extract_vmlinux(SETUP + hostile + struct.pack("<I", len(elf)) + SETUP) is None
+    assert kernel.extract_vmlinux(make_bzimage(elf, "gzip", prefix=SETUP + hostile)) == elf
 
 
 # -- which kernel --
@@ -187,6 +197,44 @@ def test_an_updated_kernel_is_extracted_again(fake_host):
     second = kernel.fast_kernel_environment()["SUPERMIN_KERNEL"]
     assert second != first
     assert Path(second).read_bytes() == make_elf(load_size=8192)
+
+
+def _age(path: Path, seconds: int = 3600) -> Path:
+    """Make ``path`` look written ``seconds`` ago (an entry from an earlier run)."""
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns - seconds * 10**9))
+    return path
+
+
+def test_an_extraction_prunes_the_entries_no_installed_kernel_needs(fake_host, tmp_path):
+    boot, modules, folder = fake_host.parent, tmp_path / "modules", tmp_path / "cache" / "kernel"
+    older = _install(boot, modules, "6.1.0-9-amd64")
+    entries = {hk.version: kernel.cached_vmlinux(hk) for hk in kernel.host_kernels(str(boot), str(modules))}
+    assert set(entries) == {"6.1.0-9-amd64", "6.1.0-10-amd64"}
+    folder.joinpath("vmlinux-5.10.0-20-amd64-0123456789abcdef").write_bytes(b"old kernel")
+    folder.joinpath("vmlinux-5.10.0-21-amd64-fedcba9876543210" + kernel.NO_PVH_SUFFIX).write_bytes(b"")
+    folder.joinpath(f".vmlinux-5.10.0-22-amd64-aaaaaaaaaaaaaaaa.x1{PARTIAL_SUFFIX}").write_bytes(b"being written")
+    folder.joinpath("notes.txt").write_text("not ours")
+    for path in folder.iterdir():
+        _age(path)
+    since = folder / "vmlinux-6.2.0-1-amd64-1111111111111111"   # written by another process since
+    since.write_bytes(b"another process's kernel")
+    os.utime(since, (since.stat().st_atime + 3600, since.stat().st_mtime + 3600))
+
+    fake_host.write_bytes(make_bzimage(make_elf(load_size=8192)))      # a kernel update: a new entry
+    updated = Path(kernel.fast_kernel_environment()["SUPERMIN_KERNEL"])
+    assert sorted(p.name for p in folder.iterdir()) == sorted([
+        updated.name, entries["6.1.0-9-amd64"].name,                   # both installed kernels' entries
+        f".vmlinux-5.10.0-22-amd64-aaaaaaaaaaaaaaaa.x1{PARTIAL_SUFFIX}", "notes.txt", since.name,
+    ])
+
+    older.unlink()                                                     # 6.1.0-9 is removed…
+    _age(updated)
+    fake_host.write_bytes(make_bzimage(make_elf(pvh=False)))           # …and the next update has no PVH note
+    assert kernel.fast_kernel_environment() == {}
+    remaining = {p.name for p in folder.iterdir()}
+    assert entries["6.1.0-9-amd64"].name not in remaining and updated.name not in remaining
+    assert [name for name in remaining if name.endswith(kernel.NO_PVH_SUFFIX)]
 
 
 def test_kernel_without_pvh_means_default_appliance_and_is_not_decompressed_again(fake_host, monkeypatch):
