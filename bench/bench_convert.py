@@ -17,7 +17,7 @@ target moved from 1.0 to 1.24 between sets of runs.  Each pair runs
 its two commands seconds apart under the same conditions, so its ratio
 cancels the slow drift, and the median ignores the rare lucky or unlucky run.  streamOptimized
 VMDK, which compresses for ~12 s per GiB of data, runs at 2 GiB instead of the
-large size (the output says so), so the whole bench stays within ~15 min.
+large size (the output says so), so the whole bench stays within ~30 min.
 
 The outputs go to a RAM-backed folder (``/dev/shm``) when it has room for the
 largest one, else to ``.cache/bench/``; ``$IMGTOOLS_BENCH_CONVERT_DEST`` names
@@ -60,6 +60,7 @@ from pathlib import Path
 
 from bench import ROOT, cache_dir, imgtools_cli, recipe_key, timed
 from imgtools import qemu
+from imgtools.batch.executors import available_memory
 from imgtools.formats import get_format
 
 GiB = 1 << 30
@@ -102,7 +103,7 @@ TARGETS = [
     Target("raw"), Target("qcow2"),
     Target("vmdk", "streamOptimized", max_gib=2,
            why="it compresses for ~12 s per GiB of data, so at 2 GiB imgtools' fixed cost is already ~1 % "
-               "of a run, and the large size would take most of the bench's ~15 minutes"),
+               "of a run, and the large size would take most of the bench's ~30 minutes"),
     Target("vpc", "dynamic"), Target("vpc", "fixed"), Target("vhdx", "dynamic"), Target("vdi", "dynamic"),
 ]
 
@@ -170,20 +171,11 @@ def output_folder(large_gib: int) -> tuple[Path, str]:
             raise SystemExit(f"{DEST_ENV}={chosen!r} is not a folder")
         return folder, f"{DEST_ENV}"
     data = large_gib * GiB // 2
-    if RAM_DIR.is_dir() and shutil.disk_usage(RAM_DIR).free > data + 2 * GiB and _available_memory() > 2 * data + 2 * GiB:
+    if RAM_DIR.is_dir() and shutil.disk_usage(RAM_DIR).free > data + 2 * GiB and available_memory() > 2 * data + 2 * GiB:
         folder = RAM_DIR / "imgtools-bench-convert"
         folder.mkdir(exist_ok=True)
         return folder, "in RAM: qemu-img at its fastest, so the strictest ratio"
     return cache_dir("convert-scratch"), f"on disk: not enough memory to write {large_gib} GiB outputs in RAM"
-
-
-def _available_memory() -> int:
-    """MemAvailable from /proc/meminfo, in bytes (0 when unknown)."""
-    with open("/proc/meminfo") as f:
-        for line in f:
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
-    return 0
 
 
 def fsync_seconds(path: Path) -> float:
