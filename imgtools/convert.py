@@ -21,27 +21,24 @@ import os
 import signal
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
-
-from pydantic import BaseModel, ConfigDict
 
 from . import probe as probing
 from . import qemu, units
 from .errors import Interrupted, NoSpaceError, UsageError, VerificationError
-from .facts import ImageFacts
 from .fileio import PARTIAL_SUFFIX
 from .formats import ImageFormat, compressible_formats, get_format, qemu_driver, writable_formats
+from .imagefacts import ImageFacts
 
 #: ``on_progress(percent, phase)``: percent in 0–100, phase "convert" or "verify".
 ProgressCallback = Callable[[float, str], None]
 
 
-
-class ConvertResult(BaseModel):
-    """What one conversion produced; ``imgtools convert --json`` prints it."""
-
-    model_config = ConfigDict(extra="forbid")
+@dataclass(kw_only=True)
+class ConvertResult:
+    """What one conversion produced; ``imgtools convert --json`` prints it (a dataclass: see imagefacts)."""
 
     source: ImageFacts
     path: str

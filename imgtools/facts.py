@@ -16,6 +16,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .imagefacts import ImageFacts
+
 SCHEMA_VERSION = 1
 
 DriverState = Literal["ready", "installed", "absent"]
@@ -26,40 +28,6 @@ SpecKind = Literal["uuid", "label", "partuuid", "partlabel", "device", "by_id", 
 
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", defer_build=True)
-
-
-# -- image level (probe and qemu-img) --
-
-class Violation(Model):
-    id: str
-    message: str
-
-
-class QemuCheck(Model):
-    """``qemu-img check``: status is clean, leaks, corrupt or unsupported (format has no check)."""
-
-    status: Literal["clean", "leaks", "corrupt", "unsupported"]
-    leaks: int = 0
-    corruptions: int = 0
-    message: str = ""
-
-
-class ImageFacts(Model):
-    path: str
-    format: str
-    subformat: str | None = None
-    virtual_size: int
-    file_size: int
-    encrypted: bool = False
-    #: How: "aes" or "luks" (qcow2/qcow), "luks" (LUKS container); None if not encrypted.
-    encryption: str | None = None
-    #: The format the user declared (--format-hint), canonical name.
-    format_hint: str | None = None
-    #: Every format whose signature the probe found (more than one is a violation).
-    detected_formats: list[str] = Field(default_factory=list)
-    safe: bool
-    violations: list[Violation] = Field(default_factory=list)
-    check: QemuCheck | None = None
 
 
 # -- guest summaries (the contract) --

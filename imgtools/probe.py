@@ -41,8 +41,8 @@ from typing import ClassVar
 from oslo_utils.imageutils import format_inspector as oslo
 
 from .errors import ImageAccessError, UnsafeImageError
-from .facts import ImageFacts, Violation
 from .formats import FORMATS, get_format
+from .imagefacts import ImageFacts, Violation
 
 # oslo logs every failed check as a warning; our findings are data, the library never prints.
 logging.getLogger(oslo.__name__).addHandler(logging.NullHandler())

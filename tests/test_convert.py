@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import random
@@ -333,7 +334,7 @@ def test_output_header_that_disagrees_discards_the_output(target, subformat, wro
 
     def probe_with_a_wrong_output(path, format_hint=None):
         found = real_probe(path, format_hint)
-        return found.model_copy(update=wrong) if path.endswith(conv.PARTIAL_SUFFIX) else found
+        return dataclasses.replace(found, **wrong) if path.endswith(conv.PARTIAL_SUFFIX) else found
 
     monkeypatch.setattr(conv.probing, "probe", probe_with_a_wrong_output)
     dst = tmp_path / "out"
@@ -462,7 +463,7 @@ def test_cli_output_header_disagreeing_exit_2(sources, tmp_path, monkeypatch, ca
     real_probe = conv.probing.probe
     monkeypatch.setattr(
         conv.probing, "probe",
-        lambda path, hint=None: real_probe(path, hint).model_copy(update={"virtual_size": 0})
+        lambda path, hint=None: dataclasses.replace(real_probe(path, hint), virtual_size=0)
         if path.endswith(conv.PARTIAL_SUFFIX) else real_probe(path, hint),
     )
     code = cli.main(["convert", str(sources["vmdk"]), str(tmp_path / "out.qcow2"), "-O", "qcow2", "--json"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import time
@@ -9,9 +10,11 @@ from typing import Any, TextIO
 
 
 def print_json(data: Any, stream: TextIO | None = None) -> None:
-    """One JSON document on stdout (pydantic models are dumped in JSON mode)."""
+    """One JSON document on stdout (pydantic models are dumped in JSON mode, dataclasses as dicts)."""
     if hasattr(data, "model_dump"):
         data = data.model_dump(mode="json")
+    elif dataclasses.is_dataclass(data) and not isinstance(data, type):
+        data = dataclasses.asdict(data)
     json.dump(data, stream or sys.stdout, indent=2, sort_keys=False)
     (stream or sys.stdout).write("\n")
 

@@ -9,7 +9,7 @@ from ..formats import FORMATS
 from .output import human_size, print_json
 
 if TYPE_CHECKING:
-    from ..facts import ImageFacts
+    from ..imagefacts import ImageFacts
 
 DESCRIPTION = """\
 Tell what a disk image file is without trusting it.

@@ -14,7 +14,8 @@ from typing import Callable, Sequence
 
 from .. import __version__, qemu
 from ..errors import ToolFailedError
-from ..facts import Boot, Facts, Guest, ImageFacts, QemuCheck
+from ..facts import Boot, Facts, Guest
+from ..imagefacts import ImageFacts, QemuCheck
 from ..probe import probe, require_safe
 from . import derive, factcache
 from .families import family_of

@@ -8,10 +8,11 @@ fail.  The values mirror what inspection finds on real guests.
 from __future__ import annotations
 
 from imgtools.facts import (
-    Boot, CloudInit, DeviceSpec, Details, Drivers, Facts, FstabEntry, Guest, HypervDrivers, ImageFacts,
-    Kernel, LinuxFacts, LinuxSummary, ModuleState, NetInterface, Network, Partition, QemuCheck, Service,
-    Storage, Usage, VirtioDrivers, WindowsDriver, WindowsFacts, XenDrivers,
+    Boot, CloudInit, DeviceSpec, Details, Drivers, Facts, FstabEntry, Guest, HypervDrivers, Kernel,
+    LinuxFacts, LinuxSummary, ModuleState, NetInterface, Network, Partition, Service, Storage, Usage,
+    VirtioDrivers, WindowsDriver, WindowsFacts, XenDrivers,
 )
+from imgtools.imagefacts import ImageFacts, QemuCheck, Violation
 
 GIB = 1 << 30
 ROOT_UUID = "5f3c2a9e-9d1b-4c1e-8f0e-2b7d3c4a5e6f"
@@ -32,8 +33,6 @@ def image(path: str = "/images/guest.qcow2", fmt: str = "qcow2", **changes) -> I
 
 def unsafe() -> Facts:
     """A probe-only facts document: the probe rejected the image, nothing was inspected."""
-    from imgtools.facts import Violation
-
     return Facts(image=image(safe=False, check=None, violations=[
         Violation(id="backing-file", message="qcow2 header names a backing file /etc/shadow"),
     ]))

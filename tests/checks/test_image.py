@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from imgtools.facts import QemuCheck
+from imgtools.imagefacts import QemuCheck
 
 from .cases import case, setting, verify
 from .sample_facts import GIB, debian, unsafe
