@@ -12,8 +12,9 @@ shown too.  The order may matter on this VM: in one run with 7 pairs (4 with
 imgtools second, 3 with it first), the pairs with imgtools second had the
 higher median ratio in 8 of 12 rows (vpc fixed, cold: 1.09-1.31 against
 0.90-1.12).  Until it alternated, this bench always ran imgtools second, and
-any such effect counted against imgtools; now it cancels by design.  A pair whose runs both take longer than
-``LONG_RUN`` seconds is run once: imgtools' fixed cost is within their noise.
+any such effect counted against imgtools; now it cancels by design.  A pair
+whose runs both take longer than ``LONG_RUN`` seconds is run once: imgtools'
+fixed cost is within their noise.
 
 Why the median of pairs and not the best of each: on this VM the same bare
 16 GiB conversion into RAM varied from 4.6 s to 6.3 s, with rare runs at 10 s
@@ -23,7 +24,7 @@ target moved from 1.0 to 1.24 between sets of runs.  Each pair runs
 its two commands seconds apart under the same conditions, so its ratio
 cancels the slow drift, and the median ignores the rare lucky or unlucky run.  streamOptimized
 VMDK, which compresses for ~12 s per GiB of data, runs at 2 GiB instead of the
-large size (the output says so), so the whole bench stays within ~30 min.
+large size (the output says so), so the whole bench stays within ~45 min.
 
 The outputs go to a RAM-backed folder (``/dev/shm``) when it has room for the
 largest one, else to ``.cache/bench/``; ``$IMGTOOLS_BENCH_CONVERT_DEST`` names
@@ -110,7 +111,7 @@ TARGETS = [
     Target("raw"), Target("qcow2"),
     Target("vmdk", "streamOptimized", max_gib=2,
            why="it compresses for ~12 s per GiB of data, so at 2 GiB imgtools' fixed cost is already ~1 % "
-               "of a run, and the large size would take most of the bench's ~30 minutes"),
+               "of a run, and the large size would take most of the bench's ~45 minutes"),
     Target("vpc", "dynamic"), Target("vpc", "fixed"), Target("vhdx", "dynamic"), Target("vdi", "dynamic"),
 ]
 
