@@ -38,7 +38,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from oslo_utils.imageutils import format_inspector as oslo
+from .oslo import format_inspector as oslo
 
 from .errors import ImageAccessError, UnsafeImageError
 from .formats import FORMATS, get_format
