@@ -1,10 +1,12 @@
 """One libguestfs appliance per image, read-only, with a remembered KVM/TCG verdict.
 
-Where ``/dev/kvm`` exists but KVM is broken (nested virtualisation: qemu aborts
-with "failed to set MSR"), the first launch fails after a few seconds.  We then
-relaunch with TCG and write the verdict to ``cache_dir()/backend.json``, keyed
-by the host kernel and the hypervisor binary's version, so later launches go
-straight to TCG.  A user's own ``LIBGUESTFS_BACKEND_SETTINGS`` always wins.
+Where ``/dev/kvm`` exists but KVM is broken, the first launch fails: qemu
+aborts with "failed to set MSR" (nested virtualisation), or the guest stalls
+after the BIOS and the launch would wait forever (nested PVM hosts: the host
+logs "kvm-pvm: INTERNAL_ERROR", qemu spins); a KVM attempt that has a fallback
+is stopped after :data:`KVM_STALL_SECONDS`.  We then relaunch with TCG and
+write the verdict to ``cache_dir()/backend.json``, keyed by the host kernel and
+the hypervisor binary's version, so later launches go straight to TCG.  A user's own ``LIBGUESTFS_BACKEND_SETTINGS`` always wins.
 Each backend is tried with the fast appliance kernel of :mod:`.kernel` first,
 then with the default appliance.
 """
@@ -14,7 +16,9 @@ from __future__ import annotations
 import json
 import os
 import platform
+import signal
 import subprocess
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,6 +35,9 @@ Backend = Literal["kvm", "tcg"]
 SETTINGS_ENV = "LIBGUESTFS_BACKEND_SETTINGS"
 KVM_DEVICE = "/dev/kvm"
 VERDICT_FILE = "backend.json"
+#: A working KVM boots the appliance in seconds, even on a loaded host; a KVM attempt
+#: still launching after this has stalled and is stopped, so TCG can be tried.
+KVM_STALL_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -141,17 +148,76 @@ def _try_launch(drives: Sequence[Drive], settings: list[str] | None):
 
 
 def _launch_preferring_fast_kernel(drives: Sequence[Drive], settings: list[str] | None,
-                                   fast: dict[str, str], notify: Callable[[str], None]):
+                                   fast: dict[str, str], notify: Callable[[str], None], guard: _StallGuard):
     """Launch with the fast kernel if there is one; if that fails, once more with the default
-    appliance, so a backend is judged (and its verdict remembered) on the default appliance only."""
+    appliance, so a backend is judged (and its verdict remembered) on the default appliance only.
+    A stalled backend is not tried again: the default appliance would stall as well."""
     if fast:
         try:
             with kernel.environment(fast):
                 return _try_launch(drives, settings), fast[kernel.KERNEL_ENV]
         except RuntimeError as exc:
+            if guard.fired:
+                raise
             notify(f"the fast appliance kernel did not start ({_first_line(exc)}); "
                    "trying the default appliance…")
     return _try_launch(drives, settings), None
+
+
+class _StallGuard:
+    """Stops this process's KVM hypervisors if the launch inside is still running after ``seconds``.
+
+    libguestfs has no launch timeout, and its handle is locked while it launches,
+    so the guard finds the hypervisor as a child of this process whose command
+    line asks for KVM; any such child is stalled too, as KVM does not work here.
+    The stopped launch then fails, and ``fired`` says why.  ``seconds=None``: no guard.
+    """
+
+    def __init__(self, seconds: float | None):
+        self.seconds = seconds
+        self.fired = False
+        self._timer = threading.Timer(seconds, self._stop_kvm_children) if seconds is not None else None
+        self._lock = threading.Lock()
+        self._over = False
+
+    def __enter__(self) -> _StallGuard:
+        if self._timer:
+            self._timer.daemon = True
+            self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        with self._lock:  # once the launch is over, nothing is stopped any more
+            self._over = True
+        if self._timer:
+            self._timer.cancel()
+
+    def _stop_kvm_children(self) -> None:
+        with self._lock:
+            if self._over:
+                return
+            for pid in _kvm_children():
+                self.fired = True
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+
+
+def _kvm_children() -> list[int]:
+    """Children of this process started with ``-machine accel=kvm…`` (libguestfs' hypervisor under KVM)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile, or not ours to read
+        if ppid == os.getpid() and any(b"accel=kvm" in arg or arg == b"-enable-kvm" for arg in argv):
+            found.append(int(entry.name))
+    return found
 
 
 @dataclass(frozen=True)
@@ -198,13 +264,15 @@ def launch(drives: Sequence[Drive], *, on_progress: Callable[[str], None] | None
     for attempt in attempts:
         notify(f"launching appliance ({attempt.backend.upper()})…")
         tried.append(attempt.backend)
+        guarded = attempt.backend == "kvm" and attempt is not attempts[-1]
         try:
-            g, booted = _launch_preferring_fast_kernel(drives, attempt.settings, fast, notify)
+            with _StallGuard(KVM_STALL_SECONDS if guarded else None) as guard:
+                g, booted = _launch_preferring_fast_kernel(drives, attempt.settings, fast, notify, guard)
         except RuntimeError as exc:
             if attempt is attempts[-1]:
                 raise _launch_error(exc) from None
-            notify(f"{attempt.backend.upper()} failed to start the appliance; trying the next backend "
-                   "(the verdict is remembered)…")
+            why = f"had not booted the appliance after {guard.seconds:g} s" if guard.fired else "failed to start the appliance"
+            notify(f"{attempt.backend.upper()} {why}; trying the next backend (the verdict is remembered)…")
             continue
         if len(attempts) > 1 and attempt.settings is not None:
             remember_backend(hv, attempt.backend)

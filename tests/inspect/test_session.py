@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
 import time
 
 import pytest
@@ -99,6 +102,59 @@ def test_launch_failure_is_a_one_line_inspection_error(fresh_cache, tmp_path, mo
     assert raised.value.exit_code == 2
     # Neither backend worked: no verdict is recorded.
     assert not (fresh_cache / session.VERDICT_FILE).exists()
+
+
+def _sleeper(*args: str) -> subprocess.Popen:
+    """A child of this process that sleeps, with ``args`` on its command line (as the hypervisor's are)."""
+    return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", *args])
+
+
+def test_stall_guard_stops_only_kvm_children_and_only_when_late():
+    kvm, tcg = _sleeper("-machine", "accel=kvm:tcg"), _sleeper("-machine", "accel=tcg")
+    try:
+        with session._StallGuard(0.5) as guard:
+            assert kvm.wait(timeout=30) == -signal.SIGKILL
+        assert guard.fired
+        assert tcg.poll() is None  # a TCG hypervisor is never stopped
+        with session._StallGuard(0.5) as early:  # the launch ended in time: nothing is stopped
+            late = _sleeper("-machine", "accel=kvm")
+        time.sleep(1.0)
+        assert late.poll() is None and not early.fired
+        late.kill()
+    finally:
+        for child in (kvm, tcg):
+            child.kill()
+            child.wait()
+
+
+@pytest.mark.appliance
+def test_a_stalled_kvm_launch_falls_back_to_tcg(fresh_cache, tmp_path, monkeypatch):
+    """Injected stall: on nested PVM hosts KVM never fails, the guest just hangs after the BIOS.
+
+    The hypervisor is a wrapper that hangs on the appliance's KVM launch and runs
+    the real qemu otherwise; /dev/kvm is made to exist where it does not.
+    """
+    real = session.hypervisor()
+    wrapper = tmp_path / "qemu-stalls-on-kvm"
+    wrapper.write_text(f"""#!/bin/sh
+case " $* " in *" -kernel "*accel=kvm*|*accel=kvm*" -kernel "*)
+  exec {sys.executable} -c 'import time; time.sleep(600)' "$@";;
+esac
+exec {real} "$@"
+""")
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("LIBGUESTFS_HV", str(wrapper))
+    monkeypatch.setattr(session, "KVM_STALL_SECONDS", 3.0)
+    if not os.path.exists(session.KVM_DEVICE):
+        monkeypatch.setattr(session, "KVM_DEVICE", str(wrapper))
+    image = make_image(tmp_path / "blank.raw", "raw", "8M")
+    messages: list[str] = []
+    with session.open_drives([session.Drive(str(image), "raw")], on_progress=messages.append) as appliance:
+        assert appliance.g.blockdev_getsize64("/dev/sda") == 8 << 20
+    assert (appliance.attempts, appliance.backend) == (["kvm", "tcg"], "tcg")
+    assert any("KVM had not booted the appliance after 3 s" in m for m in messages), messages
+    assert session._kvm_children() == []  # the stalled hypervisor was stopped, not left behind
+    assert _verdicts(fresh_cache)[session.verdict_key(str(wrapper))] == "tcg"
 
 
 def test_unsafe_image_never_reaches_libguestfs(tmp_path, no_launch):
