@@ -3,9 +3,22 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _ctrl_c_reaches_children():
+    """A run started in the background (``make test &`` in a script, nohup) inherits SIGINT ignored,
+    and so would every CLI the Ctrl-C tests start: they would never see their Ctrl-C.  A handler
+    here becomes the default action in each child, as on a terminal."""
+    previous = signal.getsignal(signal.SIGINT)
+    if previous == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
 
 
 @pytest.fixture(autouse=True, scope="session")
