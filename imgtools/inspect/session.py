@@ -6,7 +6,8 @@ after the BIOS and the launch would wait forever (nested PVM hosts: the host
 logs "kvm-pvm: INTERNAL_ERROR", qemu spins); a KVM attempt that has a fallback
 is stopped after :data:`KVM_STALL_SECONDS`.  We then relaunch with TCG and
 write the verdict to ``cache_dir()/backend.json``, keyed by the host kernel and
-the hypervisor binary's version, so later launches go straight to TCG.  A user's own ``LIBGUESTFS_BACKEND_SETTINGS`` always wins.
+the hypervisor binary's version, so later launches go straight to TCG.  A
+user's own ``LIBGUESTFS_BACKEND_SETTINGS`` always wins.
 Each backend is tried with the fast appliance kernel of :mod:`.kernel` first,
 then with the default appliance.
 """
