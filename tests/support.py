@@ -6,6 +6,8 @@ import hashlib
 import lzma
 import struct
 import subprocess
+import sys
+import textwrap
 import zlib
 from pathlib import Path
 
@@ -14,6 +16,13 @@ import zstandard
 
 def qemu_img(*args: str) -> str:
     return subprocess.run(["qemu-img", *args], check=True, capture_output=True, text=True).stdout
+
+
+def fresh_python(code: str) -> str:
+    """What ``code`` prints in a fresh interpreter (stripped): for what importing a module loads."""
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
 
 
 def make_image(path: Path, fmt: str, size: str = "64M", *options: str) -> Path:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 from pydantic import ValidationError
 
 from imgtools.facts import Facts
 from imgtools.imagefacts import ImageFacts, QemuCheck, Violation
+from tests.support import fresh_python
 
 
 def _unsafe_image() -> ImageFacts:
@@ -25,9 +24,7 @@ def _unsafe_image() -> ImageFacts:
 @pytest.mark.parametrize("module", ["imgtools.probe", "imgtools.convert", "imgtools.cli.probe"])
 def test_probe_and_convert_start_without_pydantic(module):
     """Importing pydantic and building models was ~0.1 s of every probe's and conversion's start-up."""
-    code = f"import sys, {module}; print('pydantic' in sys.modules)"
-    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
-    assert loaded == "False"
+    assert fresh_python(f"import sys, {module}; print('pydantic' in sys.modules)") == "False"
 
 
 def test_image_facts_round_trip_through_the_facts_document():

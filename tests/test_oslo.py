@@ -1,28 +1,20 @@
 """oslo's format_inspector is imported without its package's __init__, and the package still works for others.
 
-Each case runs in a fresh interpreter: what is imported first is the point.
+The import cases run in a fresh interpreter: what is imported first is the point.
 """
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
-
-
-def _run(code: str) -> str:
-    done = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip()
+from tests.support import fresh_python
 
 
 def test_the_probe_starts_without_strutils():
     """strutils compiles ~480 regexes at import: 40-85 ms of every probe's and conversion's start-up."""
-    assert _run("import sys, imgtools.convert; print('oslo_utils.strutils' in sys.modules)") == "False"
+    assert fresh_python("import sys, imgtools.convert; print('oslo_utils.strutils' in sys.modules)") == "False"
 
 
 def test_the_package_is_complete_for_code_that_uses_it_afterwards():
-    out = _run("""
+    out = fresh_python("""
         import imgtools.probe
         import oslo_utils.imageutils as package
         from oslo_utils.imageutils import QemuImgInfo
@@ -37,7 +29,7 @@ def test_the_package_is_complete_for_code_that_uses_it_afterwards():
 
 
 def test_a_package_imported_before_imgtools_is_left_alone():
-    out = _run("""
+    out = fresh_python("""
         import oslo_utils.imageutils as before
         import imgtools.probe
         import oslo_utils.imageutils as after

@@ -18,7 +18,7 @@ import pytest
 from imgtools.cli.main import main
 from imgtools.facts import ModuleState
 from tests.checks.sample_facts import debian, rhel
-from tests.support import make_image, qemu_img
+from tests.support import fresh_python, make_image, qemu_img
 
 
 def gather_facts_or_skip():
@@ -214,9 +214,5 @@ def test_report_formats_offered_are_the_renderers():
 
 def test_building_the_parser_imports_no_report_code():
     """Every command's start-up builds the whole parser; report code (pydantic models) waits for check."""
-    import subprocess
-    import sys
-
     code = "import sys; from imgtools.cli.main import build_parser; build_parser(); print('imgtools.report' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "False"
+    assert fresh_python(code) == "False"
