@@ -10,8 +10,9 @@ the next (ABBA; ``REPEAT`` is even, so each order has half the pairs); the
 verdict is the median of the pairs' ratios, the best of each command's runs is
 shown too, and so is how sure the median is: the 2nd lowest to the 2nd highest
 pair ratio, which holds the true median with 93 % confidence at 8 pairs
-whatever the noise's shape (shown only; the verdict stays the median).  The order may matter on this VM: in one run with 7 pairs (4 with
-imgtools second, 3 with it first), the pairs with imgtools second had the
+whatever the noise's shape (shown only; the verdict stays the median).  The
+order may matter on this VM: in one run with 7 pairs (4 with imgtools second,
+3 with it first), the pairs with imgtools second had the
 higher median ratio in 8 of 12 rows (vpc fixed, cold: 1.09-1.31 against
 0.90-1.12).  Until it alternated, this bench always ran imgtools second, and
 any such effect counted against imgtools; now it cancels by design.  A pair
